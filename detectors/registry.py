@@ -1,0 +1,145 @@
+"""One registry of detectors, driven by `detectors.toml`, in the spirit of timm's
+`register_model` / `create_model` / `list_models`.
+
+Detectors load lazily, once per process, behind a lock (the app serves several users at once). A detector
+that cannot load is remembered with a one-sentence reason instead of raising at every call.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from detectors.regions import Regions
+
+CONFIG_PATH = Path(__file__).with_name("detectors.toml")
+
+
+class DetectorUnavailable(RuntimeError):
+    """Raised by a detector's constructor when its model cannot be had; the message is one sentence."""
+
+
+class Detector(Protocol):
+    """What every detector provides. `image` is RGB uint8 (H, W, 3)."""
+
+    labels: tuple[str, ...]
+
+    def detect(self, image: np.ndarray, threshold: float) -> Regions:
+        """Regions scoring at least the suggestion floor for `threshold` (suggestions included)."""
+
+    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
+        """Which of its regions are selected by default at `threshold` (the rest are suggestions)."""
+
+    def versions(self) -> dict[str, str]:
+        """Model names and versions, for reports."""
+
+
+_FACTORIES: dict[str, Callable[..., Detector]] = {}
+
+
+def register_detector(name: str) -> Callable[[Callable[..., Detector]], Callable[..., Detector]]:
+    """Class decorator: `@register_detector("retinaface")` makes the class creatable by name."""
+    def wrap(factory: Callable[..., Detector]) -> Callable[..., Detector]:
+        _FACTORIES[name] = factory
+        return factory
+    return wrap
+
+
+@dataclass
+class DetectorStatus:
+    name: str
+    state: str  # "ready", "not loaded", "loading" or "unavailable"
+    reason: str
+    description: str
+
+
+class Registry:
+    """Creates detectors from the config on first use and keeps them for the life of the process."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = config if config is not None else load_config()
+        self._loaded: dict[str, Detector] = {}
+        self._failed: dict[str, str] = {}
+        self._loading: set[str] = set()
+        self._locks = {name: threading.Lock() for name in self.config["detectors"]}
+
+    def names(self) -> list[str]:
+        return list(self.config["detectors"])
+
+    def settings(self, name: str) -> dict[str, Any]:
+        try:
+            return dict(self.config["detectors"][name])
+        except KeyError:
+            raise KeyError(f"unknown detector {name!r}; known: {', '.join(self.names())}") from None
+
+    def get(self, name: str) -> Detector:
+        """The loaded detector, loading it now if needed; raises DetectorUnavailable with the reason."""
+        if name in self._loaded:
+            return self._loaded[name]
+        settings = self.settings(name)
+        with self._locks[name]:
+            if name in self._loaded:
+                return self._loaded[name]
+            if name in self._failed:
+                raise DetectorUnavailable(self._failed[name])
+            self._loading.add(name)
+            try:
+                self._loaded[name] = self._create(name, settings)
+            except DetectorUnavailable as exc:
+                self._failed[name] = str(exc)
+                raise
+            finally:
+                self._loading.discard(name)
+        return self._loaded[name]
+
+    def _create(self, name: str, settings: dict[str, Any]) -> Detector:
+        module = settings.pop("module", f"detectors.{name}")
+        settings.pop("description", None)
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise DetectorUnavailable(f"its module {module} cannot be imported ({exc}).") from exc
+        if name not in _FACTORIES:
+            raise DetectorUnavailable(f"{module} registers no detector named {name!r}.")
+        return _FACTORIES[name](**settings)
+
+    def status(self, name: str, load: bool = False) -> DetectorStatus:
+        """State of one detector; with `load`, tries to load it first so the answer is definite."""
+        description = self.settings(name).get("description", "")
+        if load:
+            try:
+                self.get(name)
+            except DetectorUnavailable:
+                pass
+        if name in self._loaded:
+            return DetectorStatus(name, "ready", "", description)
+        if name in self._failed:
+            return DetectorStatus(name, "unavailable", self._failed[name], description)
+        state = "loading" if name in self._loading else "not loaded"
+        return DetectorStatus(name, state, "", description)
+
+    def list_detectors(self, load: bool = False) -> list[DetectorStatus]:
+        return [self.status(name, load) for name in self.names()]
+
+
+def load_config(path: Path = CONFIG_PATH) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+_DEFAULT: Registry | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_registry() -> Registry:
+    """The process-wide registry (the app's and the CLI's singleton)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Registry()
+        return _DEFAULT
