@@ -7,8 +7,9 @@ regions are selected by default, and regions just below it come back as suggesti
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

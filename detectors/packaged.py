@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from detectors.registry import DetectorUnavailable
@@ -21,7 +21,7 @@ def package_file(package: str, relative: str, pip_name: str) -> Path:
     raise DetectorUnavailable(f"{pip_name} is installed but has no {relative}; reinstall {pip_name}.")
 
 
-@lru_cache(maxsize=None)
+@cache
 def onnx_session(model: bytes | str, threads: int = 2):
     """An onnxruntime CPU session (the Azure provider is listed first in 1.32, so name the CPU one)."""
     import onnxruntime as ort

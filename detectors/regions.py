@@ -5,8 +5,9 @@ object. Boxes are float pixels ``x0, y0, x1, y1`` in the EXIF-oriented image.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 

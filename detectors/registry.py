@@ -6,12 +6,14 @@ that cannot load is remembered with a one-sentence reason instead of raising at 
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -112,10 +114,8 @@ class Registry:
         """State of one detector; with `load`, tries to load it first so the answer is definite."""
         description = self.settings(name).get("description", "")
         if load:
-            try:
+            with contextlib.suppress(DetectorUnavailable):
                 self.get(name)
-            except DetectorUnavailable:
-                pass
         if name in self._loaded:
             return DetectorStatus(name, "ready", "", description)
         if name in self._failed:

@@ -36,7 +36,7 @@ def read_weights() -> bytes:
 def anchors(width: int, height: int) -> np.ndarray:
     """Priors (cx, cy, w, h) in pixels, in the network's output order."""
     out = []
-    for stride, sizes in zip(STRIDES, ANCHOR_SIZES):
+    for stride, sizes in zip(STRIDES, ANCHOR_SIZES, strict=False):
         nx, ny = math.ceil(width / stride), math.ceil(height / stride)
         xs, ys = np.meshgrid(np.arange(nx), np.arange(ny))
         centres = (np.stack([xs.ravel(), ys.ravel()], 1) + 0.5) * stride

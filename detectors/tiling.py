@@ -1,7 +1,7 @@
 """Scaling and tiling, so small objects in large photos reach a detector with enough pixels."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import cv2
 import numpy as np

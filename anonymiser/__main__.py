@@ -1,0 +1,5 @@
+import sys
+
+from anonymiser.cli import main
+
+sys.exit(main())

@@ -1,0 +1,157 @@
+"""`python -m anonymiser INPUT... --out DIR`: anonymise files and folders, one report per image.
+
+Each bad file is named with its reason and skipped; outputs are written atomically; the exit code is
+1 when any input failed, 2 for a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from anonymiser.images import ImageError, write_atomic
+from anonymiser.pipeline import Settings, anonymise_bytes
+from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style, parse_colour
+from detectors.engine import resolve
+from detectors.registry import Registry, default_registry
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".jfif", ".ppm", ".pgm"}
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    relative: Path  # output path under --out, without suffix
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m anonymiser", description=__doc__.splitlines()[0])
+    p.add_argument("inputs", nargs="*", type=Path, help="image files or folders (searched recursively)")
+    p.add_argument("--out", type=Path, help="output folder (relative paths of folder inputs are kept)")
+    p.add_argument("--detect", default="faces,plates",
+                   help="kinds to find: faces,plates,people,vehicles,text,qr or any COCO class (default faces,plates)")
+    p.add_argument("--prompt", help="also find what these comma-separated phrases name (needs a hub model)")
+    p.add_argument("--method", default="auto", choices=METHODS)
+    p.add_argument("--strength", default="strong", choices=STRENGTHS)
+    p.add_argument("--shape", default="auto", choices=SHAPES)
+    p.add_argument("--colour", "--color", default="black", help="fill colour: #rrggbb, r,g,b, black, white, grey")
+    p.add_argument("--padding", type=float, default=Style().padding, help="fraction of a box added on each side")
+    p.add_argument("--threshold", action="append", default=[], metavar="KIND=VALUE",
+                   help="detection threshold for one kind, e.g. faces=0.4 (repeatable)")
+    p.add_argument("--format", default="same", help="output format: same (default), png, jpg, webp, tiff, bmp")
+    p.add_argument("--report", action="store_true", help="write DIR/<stem>.json beside each output")
+    p.add_argument("--jobs", type=int, default=1, help="images processed at once (threads; models are shared)")
+    p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--list-detectors", action="store_true", help="load every detector and print its state")
+    return p.parse_args(argv)
+
+
+def build_settings(args: argparse.Namespace, registry: Registry) -> Settings:
+    thresholds = {}
+    for item in args.threshold:
+        kind, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--threshold takes KIND=VALUE, got {item!r}")
+        thresholds[kind.strip()] = float(value)
+    settings = Settings.create(args.detect, thresholds,
+                               Style(args.method, args.strength, parse_colour(args.colour), args.shape, args.padding),
+                               args.format, args.prompt)
+    for kind in settings.kinds:
+        resolve(kind, registry)  # unknown kinds fail before any file is touched
+    return settings
+
+
+def collect(inputs: list[Path]) -> tuple[list[Job], list[str]]:
+    jobs, errors = [], []
+    for item in inputs:
+        if item.is_dir():
+            for path in sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
+                jobs.append(Job(path, path.relative_to(item).with_suffix("")))
+        elif item.is_file():
+            jobs.append(Job(item, Path(item.stem)))
+        else:
+            errors.append(f"{item}: no such file or folder")
+    return jobs, errors
+
+
+def process(job: Job, out: Path, settings: Settings, registry: Registry, with_report: bool,
+            claimed: dict[Path, Path], lock: threading.Lock) -> str:
+    data = job.source.read_bytes()
+    outcome = anonymise_bytes(data, settings, registry, source=str(job.source))
+    target = out / job.relative.with_name(f"{job.relative.name}.{outcome.extension}")
+    with lock:
+        owner = claimed.setdefault(target, job.source)
+    if owner != job.source:
+        raise ImageError(f"its output {target} is also the output of {owner}; rename one of them")
+    write_atomic(target, outcome.data)
+    if with_report:
+        write_atomic(target.with_suffix(".json"), json.dumps(outcome.report, indent=1).encode())
+    n = sum(r["selected"] for r in outcome.report["regions"])
+    return f"{n} region(s) anonymised"
+
+
+def list_detectors(registry: Registry) -> int:
+    for status in registry.list_detectors(load=True):
+        state = "ready" if status.state == "ready" else f"unavailable: {status.reason}"
+        print(f"{status.name}  {state}  {status.description}")
+    return 0
+
+
+def existing_output(job: Job, out: Path, with_report: bool) -> bool:
+    folder = out / job.relative.parent
+    stem = job.relative.name
+    outputs = [p for p in folder.glob(f"{stem}.*") if p.suffix != ".json" and not p.name.endswith(".part")]
+    return bool(outputs) and (not with_report or (folder / f"{stem}.json").exists())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    registry = default_registry()
+    if args.list_detectors:
+        return list_detectors(registry)
+    if not args.inputs or args.out is None:
+        print("error: give INPUT... and --out DIR (or --list-detectors)", file=sys.stderr)
+        return 2
+    try:
+        settings = build_settings(args, registry)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    jobs, errors = collect(args.inputs)
+    if args.skip_existing:
+        before = len(jobs)
+        jobs = [j for j in jobs if not existing_output(j, args.out, args.report)]
+        skipped = before - len(jobs)
+    else:
+        skipped = 0
+    failures = [f"{e}" for e in errors]
+    done = 0
+    claimed: dict[Path, Path] = {}
+    lock = threading.Lock()
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(jobs), unit="img", disable=args.no_progress or not jobs, file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(process, j, args.out, settings, registry, args.report, claimed, lock): j for j in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                future.result()
+                done += 1
+            except (ImageError, OSError, ValueError) as exc:
+                failures.append(f"{job.source}: {exc}")
+                bar.write(f"skipped {job.source}: {exc}", file=sys.stderr)
+            bar.update(1)
+    bar.close()
+    summary = f"{done} anonymised, {len(failures)} failed"
+    if skipped:
+        summary += f", {skipped} skipped (output exists)"
+    print(f"{summary}; outputs in {args.out}", file=sys.stderr)
+    for failure in failures[:50] if errors else []:
+        print(f"failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,198 @@
+"""Reading and writing image files safely: EXIF orientation applied, odd modes normalised, huge or
+broken files refused with a clear sentence, and outputs written with no metadata, atomically."""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, IptcImagePlugin, UnidentifiedImageError
+
+MAX_PIXELS = int(os.environ.get("ANONYMISER_MAX_PIXELS", 150_000_000))
+OUTPUT_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
+FORMAT_ALIASES = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF",
+                  "bmp": "BMP"}
+
+# Pillow's own bomb check must not fire before ours: ours gives the size and the limit in one sentence.
+Image.MAX_IMAGE_PIXELS = None
+
+
+class ImageError(ValueError):
+    """An input that cannot be anonymised; the message is one sentence for the user."""
+
+
+@dataclass
+class LoadedImage:
+    """Pixels as uint8 RGB or RGBA (alpha kept), EXIF-oriented, plus what the file carried."""
+
+    pixels: np.ndarray
+    format: str
+    original_mode: str
+    metadata_found: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The three colour channels, what detectors look at."""
+        return self.pixels[..., :3]
+
+    @property
+    def grey(self) -> bool:
+        return self.original_mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+def sniff_error(data: bytes) -> str:
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()):
+        return "it is an SVG (vector) file; export it as PNG or JPEG first"
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "it is an HTML page, not an image"
+    if head and all(32 <= c < 127 or c in (9, 10, 13) for c in head[:256]):
+        return "it is a text file, not an image"
+    return "it is not an image format this tool reads (JPEG, PNG, WebP, TIFF, BMP, GIF, ...)"
+
+
+def load_image(data: bytes) -> LoadedImage:
+    """Decode `data`; raises ImageError with a user-facing reason for anything unusable."""
+    if not data:
+        raise ImageError("the file is empty")
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(sniff_error(data)) from None
+    except Exception as exc:  # Pillow raises many types on hostile headers
+        raise ImageError(f"the file is not a readable image ({exc})") from None
+    width, height = im.size
+    if width < 1 or height < 1:
+        raise ImageError(f"the image has no pixels ({width}x{height})")
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"the image is {width}x{height} = {width * height / 1e6:.0f} megapixels, above the "
+                         f"limit of {MAX_PIXELS / 1e6:.0f} megapixels (set ANONYMISER_MAX_PIXELS to change it)")
+    found = describe_metadata(im)
+    notes = []
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1:
+        notes.append(f"animated image with {frames} frames: only the first frame is anonymised and written")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im.seek(0)
+            im.load()
+            oriented = ImageOps.exif_transpose(im)
+    except Exception as exc:
+        raise ImageError(f"the file is truncated or corrupt ({exc})") from None
+    pixels = to_uint8(oriented)
+    if found.get("exif_orientation", 1) != 1:
+        notes.append(f"EXIF orientation {found['exif_orientation']} applied")
+    return LoadedImage(pixels, im.format or "PNG", im.mode, found, notes)
+
+
+def to_uint8(im: Image.Image) -> np.ndarray:
+    """RGB or RGBA uint8, whatever the mode (palette, CMYK, 16-bit, grey, 1-bit)."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        peak = 65535.0 if a.max(initial=0) > 255 else 255.0
+        grey = np.clip(a / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info)
+    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+
+
+def describe_metadata(im: Image.Image) -> dict[str, Any]:
+    """What the file carries besides pixels: this is what the output removes (ICC colour profile aside)."""
+    found: dict[str, Any] = {}
+    exif = im.getexif()
+    if len(exif):
+        found["exif_tags"] = len(exif)
+        names = {ExifTags.Base.Make: "camera_make", ExifTags.Base.Model: "camera_model",
+                 ExifTags.Base.DateTime: "date_time", ExifTags.Base.Software: "software",
+                 ExifTags.Base.Artist: "artist", ExifTags.Base.Copyright: "copyright"}
+        for tag, key in names.items():
+            if tag in exif:
+                found[key] = str(exif[tag]).strip("\x00 ")[:80]
+        if exif.get(ExifTags.Base.Orientation, 1) != 1:
+            found["exif_orientation"] = int(exif[ExifTags.Base.Orientation])
+        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        if gps:
+            found["gps"] = gps_summary(gps)
+        if exif.get_ifd(ExifTags.IFD.IFD1):
+            found["thumbnail"] = True
+    if im.info.get("xmp") or im.info.get("XML:com.adobe.xmp"):
+        found["xmp"] = True
+    try:
+        if IptcImagePlugin.getiptcinfo(im):
+            found["iptc"] = True
+    except Exception:  # malformed IPTC is still IPTC: it is dropped either way
+        found["iptc"] = True
+    comment = im.info.get("comment")
+    if comment:
+        found["comment"] = True
+    text = {k: v for k, v in getattr(im, "text", {}).items() if not k.startswith("XML:com.adobe.xmp")} \
+        if im.format == "PNG" else {}
+    if text:
+        found["text_chunks"] = sorted(text)[:20]
+    if im.info.get("icc_profile"):
+        found["icc_profile"] = "dropped; pixels are written as they were decoded"
+    return found
+
+
+def gps_summary(gps: dict) -> str:
+    """Human-readable position, so the user sees what would have leaked."""
+    def degrees(value: Any) -> float:
+        d, m, s = (float(v) for v in value)
+        return d + m / 60 + s / 3600
+    try:
+        lat = degrees(gps[2]) * (-1 if gps.get(1) == "S" else 1)
+        lon = degrees(gps[4]) * (-1 if gps.get(3) == "W" else 1)
+        return f"{lat:.5f}, {lon:.5f}"
+    except Exception:
+        return "present (position unreadable)"
+
+
+def output_format(requested: str, input_format: str) -> str:
+    """`same` keeps the input's format where it can be written losslessly enough; GIF and others become PNG."""
+    if requested == "same":
+        return input_format if input_format in OUTPUT_FORMATS else "PNG"
+    try:
+        return FORMAT_ALIASES[requested.lower()]
+    except KeyError:
+        raise ImageError(f"unknown output format {requested!r}; use same, png, jpg, webp, tiff or bmp") from None
+
+
+def encode_image(pixels: np.ndarray, fmt: str, grey: bool = False) -> bytes:
+    """Encode from bare pixels: a fresh image carries no EXIF, XMP, IPTC, comments or thumbnail."""
+    im = Image.fromarray(pixels)
+    if grey and im.mode == "RGB":
+        im = im.convert("L")
+    if fmt in ("JPEG", "BMP") and im.mode == "RGBA":
+        im = im.convert("RGB")  # these formats have no alpha channel
+    options: dict[str, Any] = {
+        "JPEG": {"quality": 95, "subsampling": 0, "optimize": False},
+        "PNG": {"compress_level": 1},
+        "WEBP": {"lossless": True},
+        "TIFF": {"compression": "tiff_deflate"},
+    }.get(fmt, {})
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,50 @@
+"""Shared fixtures: the dev set in ../shared/eval, the project's examples, and one registry per session."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    if not (EVAL_DIR / "annotations.json").is_file():
+        pytest.fail(f"the dev set is expected at {EVAL_DIR} (CI checks it out beside the project)")
+    return EVAL_DIR
+
+
+@pytest.fixture(scope="session")
+def annotations(eval_dir: Path) -> dict[str, dict]:
+    """Ground truth by file name."""
+    data = json.loads((eval_dir / "annotations.json").read_text())
+    return {rec["file"]: rec for rec in data["images"]}
+
+
+@pytest.fixture(scope="session")
+def eval_image(eval_dir: Path):
+    """Loader: file name in the dev set -> RGB uint8 array."""
+    def load(name: str) -> np.ndarray:
+        with Image.open(eval_dir / "images" / name) as im:
+            return np.asarray(im.convert("RGB"))
+    return load
+
+
+@pytest.fixture(scope="session")
+def registry():
+    from detectors.registry import default_registry
+
+    return default_registry()
+
+
+def gt_boxes(record: dict, label: str, hard: bool | None = False) -> np.ndarray:
+    """Ground-truth boxes of one label; `hard=None` keeps hard ones too."""
+    boxes = [o["box"] for o in record["objects"]
+             if o["label"] == label and (hard is None or bool(o.get("hard")) == hard)]
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
