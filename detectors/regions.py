@@ -36,6 +36,10 @@ class Regions:
 
     def __post_init__(self) -> None:
         n = len(self.boxes)
+        lengths = {len(self.scores), len(self.labels), len(self.detectors), len(self.ids)}
+        lengths |= {len(x) for x in (self.polygons, self.masks) if len(x)}
+        if lengths - {n}:
+            raise ValueError(f"Regions fields disagree in length: {n} boxes vs {sorted(lengths)}")
         self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(n, 4)
         self.scores = np.asarray(self.scores, dtype=np.float32).reshape(n)
         self.labels = _strings(self.labels, n)
@@ -43,10 +47,6 @@ class Regions:
         self.ids = _strings(self.ids, n)
         self.polygons = list(self.polygons) or [None] * n
         self.masks = list(self.masks) or [None] * n
-        lengths = {len(self.scores), len(self.labels), len(self.detectors), len(self.ids),
-                   len(self.polygons), len(self.masks)}
-        if lengths != {n}:
-            raise ValueError(f"Regions fields disagree in length: {n} boxes vs {sorted(lengths)}")
 
     @classmethod
     def empty(cls) -> Regions:

@@ -1,0 +1,52 @@
+"""RetinaFace on real photos: it must find the faces a person sees."""
+import numpy as np
+import pytest
+
+from detectors.engine import detect
+from detectors.regions import iou_matrix
+from tests.conftest import gt_boxes
+
+
+@pytest.mark.parametrize("name", ["mpl_grace_hopper.jpg", "skimage_astronaut.png", "faceapi_sample1.jpg",
+                                  "insightface_t1.jpg"])
+def test_finds_every_clear_face(name, eval_image, annotations, registry):
+    result = detect(eval_image(name), "faces", registry=registry)
+    faces = result.regions[result.selected]
+    truth = gt_boxes(annotations[name], "face")
+    assert len(truth)
+    best = iou_matrix(truth, faces.boxes).max(axis=1)
+    assert (best >= 0.4).all(), f"missed faces {truth[best < 0.4].tolist()}"
+
+
+def test_regions_are_inside_the_image_and_labelled(eval_image, registry):
+    image = eval_image("insightface_t1.jpg")
+    result = detect(image, "faces", registry=registry)
+    r = result.regions
+    h, w = image.shape[:2]
+    assert len(r) >= 6
+    assert (r.boxes[:, :2] >= 0).all() and (r.boxes[:, 2] <= w).all() and (r.boxes[:, 3] <= h).all()
+    assert set(r.labels) == {"face"} and set(r.detectors) == {"retinaface"}
+    assert len(set(r.ids)) == len(r)
+
+
+def test_suggestions_sit_below_the_threshold(eval_image, registry):
+    result = detect(eval_image("faceapi_sample1.jpg"), "faces", {"faces": 0.99}, registry)
+    big = result.regions.widths >= 16
+    assert (result.regions.scores[big & result.selected] >= 0.99).all()
+    assert (result.regions.scores[big & ~result.selected] < 0.99).all()
+    assert (~result.selected).any(), "a 0.99 threshold should leave some suggestions on this photo"
+
+
+def test_small_faces_pasted_into_a_street(eval_image, annotations, registry):
+    """der_paste_d3 holds 18 non-hard faces under 24 px in a 1920x1080 street photo."""
+    name = "der_paste_d3.png"
+    truth = gt_boxes(annotations[name], "face")
+    result = detect(eval_image(name), "faces", registry=registry)
+    found = result.regions[result.selected]
+    recall = (iou_matrix(truth, found.boxes).max(axis=1) >= 0.3).mean() if len(found) else 0.0
+    assert recall >= 0.8, recall
+
+
+def test_blank_image_gives_no_selected_face(registry):
+    result = detect(np.full((480, 640, 3), 127, np.uint8), "faces", registry=registry)
+    assert not result.selected.any()
