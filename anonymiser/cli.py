@@ -1,19 +1,21 @@
 """`python -m anonymiser INPUT... --out DIR`: anonymise files and folders, one report per image.
 
-Each bad file is named with its reason and skipped; outputs are written atomically; the exit code is
-1 when any input failed, 2 for a usage error.
+Each bad file is named with its reason, on one line, and skipped; outputs are written atomically, so an
+interrupted run (Ctrl-C, kill) leaves only complete outputs and `--skip-existing` resumes it. The exit code
+is 1 when any input failed, 2 for a usage error, 130 when interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from anonymiser.images import ImageError, write_atomic
+from anonymiser.images import OUTPUT_FORMATS, ImageError, one_line, output_format, remove_stale_parts, write_atomic
 from anonymiser.pipeline import Settings, anonymise_bytes
 from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style, parse_colour
 from detectors.engine import resolve
@@ -102,15 +104,40 @@ def list_detectors(registry: Registry) -> int:
     return 0
 
 
-def existing_output(job: Job, out: Path, with_report: bool) -> bool:
-    folder = out / job.relative.parent
-    stem = job.relative.name
-    outputs = [p for p in folder.glob(f"{stem}.*") if p.suffix != ".json" and not p.name.endswith(".part")]
-    return bool(outputs) and (not with_report or (folder / f"{stem}.json").exists())
+def existing_output(job: Job, out: Path, extensions: list[str], with_report: bool) -> bool:
+    """Whether an earlier run wrote this job's output (and its report, when reports are asked for)."""
+    stem = out / job.relative
+    done = any(stem.with_name(f"{stem.name}.{ext}").is_file() for ext in extensions)
+    return done and (not with_report or stem.with_name(f"{stem.name}.json").is_file())
+
+
+def output_extensions(requested: str) -> list[str]:
+    """Extensions an output can have: one for an explicit --format, any writable one for `same`."""
+    if requested == "same":
+        return sorted(set(OUTPUT_FORMATS.values()))
+    return [OUTPUT_FORMATS[output_format(requested, "")]]
+
+
+def raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, raise_interrupt) if in_main_thread else None  # kill = Ctrl-C
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted: every output written is complete; rerun with --skip-existing to continue",
+              file=sys.stderr)
+        return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def run(args: argparse.Namespace) -> int:
     registry = default_registry()
     if args.list_detectors:
         return list_detectors(registry)
@@ -119,39 +146,47 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = build_settings(args, registry)
+        extensions = output_extensions(settings.format)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    jobs, errors = collect(args.inputs)
+    jobs, failures = collect(args.inputs)
+    for failure in failures:
+        print(f"failed: {failure}", file=sys.stderr)
+    remove_stale_parts(args.out)
+    skipped = 0
     if args.skip_existing:
         before = len(jobs)
-        jobs = [j for j in jobs if not existing_output(j, args.out, args.report)]
+        jobs = [j for j in jobs if not existing_output(j, args.out, extensions, args.report)]
         skipped = before - len(jobs)
-    else:
-        skipped = 0
-    failures = [f"{e}" for e in errors]
     done = 0
     claimed: dict[Path, Path] = {}
     lock = threading.Lock()
     from tqdm import tqdm
 
     bar = tqdm(total=len(jobs), unit="img", disable=args.no_progress or not jobs, file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+    try:
         futures = {pool.submit(process, j, args.out, settings, registry, args.report, claimed, lock): j for j in jobs}
         for future in as_completed(futures):
             job = futures[future]
             try:
                 future.result()
                 done += 1
-            except (ImageError, OSError, ValueError) as exc:
-                failures.append(f"{job.source}: {exc}")
-                bar.write(f"skipped {job.source}: {exc}", file=sys.stderr)
+            except Exception as exc:  # one bad image must not stop the others; the reason is one line
+                reason = str(exc) if isinstance(exc, ImageError) else f"{type(exc).__name__}: {one_line(exc)}"
+                failures.append(f"{job.source}: {reason}")
+                bar.write(f"failed: {job.source}: {reason}", file=sys.stderr)
             bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted after {done} anonymised: finishing the images in progress", file=sys.stderr)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # queued images are dropped, running ones finish their write
     bar.close()
     summary = f"{done} anonymised, {len(failures)} failed"
     if skipped:
         summary += f", {skipped} skipped (output exists)"
     print(f"{summary}; outputs in {args.out}", file=sys.stderr)
-    for failure in failures[:50] if errors else []:
-        print(f"failed: {failure}", file=sys.stderr)
     return 1 if failures else 0

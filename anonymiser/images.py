@@ -11,15 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, IptcImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, IptcImagePlugin, UnidentifiedImageError
 
 MAX_PIXELS = int(os.environ.get("ANONYMISER_MAX_PIXELS", 150_000_000))
 OUTPUT_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
 FORMAT_ALIASES = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF",
                   "bmp": "BMP"}
 
-# Pillow's own bomb check must not fire before ours: ours gives the size and the limit in one sentence.
-Image.MAX_IMAGE_PIXELS = None
+# What EXIF orientation 2-8 asks a viewer to do. Applied here rather than by ImageOps.exif_transpose, which
+# re-serialises the EXIF it is about to lose and fails on some (e.g. once its IFD1 thumbnail has been read).
+ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                         4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                         6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+# Pillow's own bomb guard is process-wide (it also protects whatever else decodes images here, e.g. the web
+# framework): make it our limit. It raises at twice the limit; between 1x and 2x our check below gives the size.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class ImageError(ValueError):
@@ -62,34 +69,44 @@ def load_image(data: bytes) -> LoadedImage:
     if not data:
         raise ImageError("the file is empty")
     try:
-        im = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # bomb warnings: the size check below says it; odd tags: see below
+            im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageError(sniff_error(data)) from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"the image is above the limit of {MAX_PIXELS / 1e6:.0f} megapixels "
+                         "(set ANONYMISER_MAX_PIXELS to change it)") from None
     except Exception as exc:  # Pillow raises many types on hostile headers
-        raise ImageError(f"the file is not a readable image ({exc})") from None
+        raise ImageError(f"the file is not a readable image ({one_line(exc)})") from None
     width, height = im.size
     if width < 1 or height < 1:
         raise ImageError(f"the image has no pixels ({width}x{height})")
     if width * height > MAX_PIXELS:
         raise ImageError(f"the image is {width}x{height} = {width * height / 1e6:.0f} megapixels, above the "
                          f"limit of {MAX_PIXELS / 1e6:.0f} megapixels (set ANONYMISER_MAX_PIXELS to change it)")
-    found = describe_metadata(im)
-    notes = []
-    frames = getattr(im, "n_frames", 1)
-    if frames > 1:
-        notes.append(f"animated image with {frames} frames: only the first frame is anonymised and written")
-    try:
+    try:  # metadata, frame count and pixels all read the rest of the file: any of them can meet corruption
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # Pillow warns about odd tags; they matter only if decoding fails
+            found = describe_metadata(im)
+            frames = getattr(im, "n_frames", 1)
             im.seek(0)
             im.load()
-            oriented = ImageOps.exif_transpose(im)
+            orientation = found.get("exif_orientation")
+            pixels = to_uint8(im.transpose(ORIENTATION_TRANSPOSE[orientation]) if orientation else im)
     except Exception as exc:
-        raise ImageError(f"the file is truncated or corrupt ({exc})") from None
-    pixels = to_uint8(oriented)
-    if found.get("exif_orientation", 1) != 1:
+        raise ImageError(f"the file is truncated or corrupt ({one_line(exc)})") from None
+    notes = []
+    if frames > 1:
+        notes.append(f"animated image with {frames} frames: only the first frame is anonymised and written")
+    if "exif_orientation" in found:
         notes.append(f"EXIF orientation {found['exif_orientation']} applied")
     return LoadedImage(pixels, im.format or "PNG", im.mode, found, notes)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (OpenCV's and libtiff's span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def to_uint8(im: Image.Image) -> np.ndarray:
@@ -101,7 +118,8 @@ def to_uint8(im: Image.Image) -> np.ndarray:
         grey = np.clip(a / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info)
-    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    target = "RGBA" if has_alpha else "RGB"
+    return np.asarray(im if im.mode == target else im.convert(target))
 
 
 def describe_metadata(im: Image.Image) -> dict[str, Any]:
@@ -116,7 +134,7 @@ def describe_metadata(im: Image.Image) -> dict[str, Any]:
         for tag, key in names.items():
             if tag in exif:
                 found[key] = str(exif[tag]).strip("\x00 ")[:80]
-        if exif.get(ExifTags.Base.Orientation, 1) != 1:
+        if exif.get(ExifTags.Base.Orientation, 1) in ORIENTATION_TRANSPOSE:
             found["exif_orientation"] = int(exif[ExifTags.Base.Orientation])
         gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
         if gps:
@@ -184,9 +202,13 @@ def encode_image(pixels: np.ndarray, fmt: str, grey: bool = False) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a file.
+
+    The temporary name carries this process's id, so `remove_stale_parts` can tell a killed run's
+    leftovers from a running one's.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -196,3 +218,24 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_parts(folder: Path) -> int:
+    """Delete the temporary files of `write_atomic` calls whose process is gone (killed with SIGKILL, say)."""
+    removed = 0
+    for part in folder.rglob(".*.part") if folder.is_dir() else []:
+        pid = part.name.split(".")[-3]
+        if pid.isdigit() and not process_alive(int(pid)):
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by another user
+    return True

@@ -46,10 +46,11 @@ def run_detection(image: LoadedImage, settings: Settings, registry: Registry) ->
 
 
 def anonymise_bytes(data: bytes, settings: Settings = Settings(), registry: Registry | None = None,
-                    selection: Any = None, source: str = "") -> Outcome:
+                    selection: Any = None, source: str = "", detection: DetectionResult | None = None) -> Outcome:
     """Decode, detect, render the default selection (or `selection`), encode without metadata, report.
 
-    Raises anonymiser.images.ImageError for unusable input (the message is for the user).
+    `detection` skips the detectors: the app passes the regions the user reviewed (boxes in the pixels of
+    the EXIF-oriented image). Raises anonymiser.images.ImageError for unusable input (the message is for the user).
     """
     registry = registry or default_registry()
     timings: dict[str, float] = {}
@@ -58,7 +59,7 @@ def anonymise_bytes(data: bytes, settings: Settings = Settings(), registry: Regi
     fmt = output_format(settings.format, image.format)
     timings["decode_ms"] = ms_since(start)
     start = time.perf_counter()
-    found = run_detection(image, settings, registry)
+    found = detection if detection is not None else run_detection(image, settings, registry)
     timings["detect_ms"] = ms_since(start)
     chosen = found.selected if selection is None else selection_mask(found.regions, selection)
     start = time.perf_counter()

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def build_report(source: str, image: LoadedImage, found: DetectionResult, selected: np.ndarray,
                  settings: Settings, fmt: str, timings: dict[str, float]) -> dict[str, Any]:
     rows = found.regions.to_json()
-    for row, on in zip(rows, selected):
+    for row, on in zip(rows, selected, strict=True):
         row["selected"] = bool(on)
     height, width = image.pixels.shape[:2]
     labels = sorted({r["label"] for r in rows})

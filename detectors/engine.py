@@ -17,6 +17,7 @@ from detectors.regions import Regions
 from detectors.registry import DetectorUnavailable, Registry, default_registry
 
 DEFAULT_KINDS = ("faces", "plates")
+PROMPT_KIND, PROMPT_DETECTOR = "prompt", "owlv2"  # what the user types runs the open-vocabulary detector
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,24 @@ def resolve(kind: str, registry: Registry) -> Kind:
     raise ValueError(f"unknown kind {kind!r}; choose from {known}")
 
 
+def prompt_kind(prompt: str) -> Kind:
+    from detectors.owlv2 import prompt_phrases  # plain string parsing: no model is loaded here
+
+    return Kind(PROMPT_KIND, PROMPT_DETECTOR, tuple(prompt_phrases(prompt)))
+
+
 def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
-           thresholds: dict[str, float] | None = None, registry: Registry | None = None) -> DetectionResult:
-    """Run the detectors for `kinds` on an RGB uint8 image. Unavailable detectors are reported, not fatal."""
+           thresholds: dict[str, float] | None = None, registry: Registry | None = None,
+           prompt: str | None = None) -> DetectionResult:
+    """Run the detectors for `kinds` on an RGB uint8 image. Unavailable detectors are reported, not fatal.
+
+    `prompt` ("tattoo, logo, name badge") also runs the open-vocabulary detector: kind and threshold key "prompt".
+    """
     registry = registry or default_registry()
     thresholds = thresholds or {}
     resolved = [resolve(k, registry) for k in parse_kinds(kinds)]
+    if prompt and prompt_kind(prompt).labels:
+        resolved.append(prompt_kind(prompt))
     by_detector: dict[str, list[Kind]] = {}
     for kind in resolved:
         by_detector.setdefault(kind.detector, []).append(kind)
@@ -79,7 +92,7 @@ def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
             continue
         lowest = min(threshold_of(k, thresholds, registry) for k in wanted)
         start = time.perf_counter()
-        found = detector.detect(image, lowest)
+        found = detector.detect(image, lowest, **({"prompt": prompt} if name == PROMPT_DETECTOR else {}))
         result.timings_ms[name] = round((time.perf_counter() - start) * 1000, 1)
         result.models.update(detector.versions())
         for kind in wanted:

@@ -55,9 +55,11 @@ def register_detector(name: str) -> Callable[[Callable[..., Detector]], Callable
 @dataclass
 class DetectorStatus:
     name: str
-    state: str  # "ready", "not loaded", "loading" or "unavailable"
+    state: str  # "ready", "not loaded", "loading", "downloading" or "unavailable"
     reason: str
     description: str
+    detail: str = ""  # e.g. "312 MB of 620 MB" while downloading, "downloads 620 MB ... on first use" before
+    progress: float | None = None  # fraction downloaded, while downloading and when known
 
 
 class Registry:
@@ -68,6 +70,7 @@ class Registry:
         self._loaded: dict[str, Detector] = {}
         self._failed: dict[str, str] = {}
         self._loading: set[str] = set()
+        self._checked: dict[str, tuple[str, str]] = {}
         self._locks = {name: threading.Lock() for name in self.config["detectors"]}
 
     def names(self) -> list[str]:
@@ -99,20 +102,47 @@ class Registry:
                 self._loading.discard(name)
         return self._loaded[name]
 
-    def _create(self, name: str, settings: dict[str, Any]) -> Detector:
-        module = settings.pop("module", f"detectors.{name}")
-        settings.pop("description", None)
+    def _factory(self, name: str, settings: dict[str, Any]) -> Callable[..., Detector]:
+        module = settings.get("module", f"detectors.{name}")
         try:
             importlib.import_module(module)
         except ImportError as exc:
             raise DetectorUnavailable(f"its module {module} cannot be imported ({exc}).") from exc
         if name not in _FACTORIES:
             raise DetectorUnavailable(f"{module} registers no detector named {name!r}.")
-        return _FACTORIES[name](**settings)
+        return _FACTORIES[name]
+
+    def _create(self, name: str, settings: dict[str, Any]) -> Detector:
+        return self._factory(name, settings)(**arguments(settings))
+
+    def _availability(self, name: str, settings: dict[str, Any]) -> tuple[str, str]:
+        """A factory's own cheap check (`availability(**settings)`, see detectors/hub.py), once per process.
+
+        Returns ("local", ""), ("download", what it would fetch) or ("unavailable", the reason); factories
+        without the hook count as local.
+        """
+        if name not in self._checked:
+            try:
+                check = getattr(self._factory(name, settings), "availability", None)
+            except DetectorUnavailable as exc:
+                return "unavailable", str(exc)
+            self._checked[name] = check(**arguments(settings)) if check else ("local", "")
+        return self._checked[name]
 
     def status(self, name: str, load: bool = False) -> DetectorStatus:
-        """State of one detector; with `load`, tries to load it first so the answer is definite."""
-        description = self.settings(name).get("description", "")
+        """State of one detector; with `load`, tries to load it first so the answer is definite.
+
+        Listing never starts a download: a detector that would download (see `_availability`) stays
+        "not loaded", with what it would fetch in `detail`, until something asks for it with `get`.
+        """
+        settings = self.settings(name)
+        description = settings.get("description", "")
+        detail = ""
+        if name not in self._loaded and name not in self._failed and name not in self._loading:
+            state, detail = self._availability(name, settings)
+            if state == "unavailable":
+                return DetectorStatus(name, "unavailable", detail, description)
+            load = load and state != "download"
         if load:
             with contextlib.suppress(DetectorUnavailable):
                 self.get(name)
@@ -120,11 +150,21 @@ class Registry:
             return DetectorStatus(name, "ready", "", description)
         if name in self._failed:
             return DetectorStatus(name, "unavailable", self._failed[name], description)
-        state = "loading" if name in self._loading else "not loaded"
-        return DetectorStatus(name, state, "", description)
+        if name in self._loading:
+            hook = getattr(_FACTORIES.get(name), "download_progress", None)
+            progress = hook() if hook else None
+            if progress is not None:
+                return DetectorStatus(name, "downloading", "", description, progress[1], progress[0])
+            return DetectorStatus(name, "loading", "", description)
+        return DetectorStatus(name, "not loaded", "", description, detail)
 
     def list_detectors(self, load: bool = False) -> list[DetectorStatus]:
         return [self.status(name, load) for name in self.names()]
+
+
+def arguments(settings: dict[str, Any]) -> dict[str, Any]:
+    """A detector's constructor arguments: its config table minus `module` and `description`."""
+    return {k: v for k, v in settings.items() if k not in ("module", "description")}
 
 
 def load_config(path: Path = CONFIG_PATH) -> dict[str, Any]:

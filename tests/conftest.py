@@ -48,3 +48,19 @@ def gt_boxes(record: dict, label: str, hard: bool | None = False) -> np.ndarray:
     boxes = [o["box"] for o in record["objects"]
              if o["label"] == label and (hard is None or bool(o.get("hard")) == hard)]
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+
+
+@pytest.fixture(scope="session")
+def exif_photo(tmp_path_factory) -> Path:
+    """examples/grace_hopper.jpg stored sideways with EXIF orientation 6, a camera make and a GPS position:
+    what a phone uploads. Oriented, it is the example photo again."""
+    from PIL import ExifTags
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Make] = "TestCam"
+    exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 30.0)}
+    path = tmp_path_factory.mktemp("exif") / "phone_photo.jpg"
+    with Image.open(EXAMPLES / "grace_hopper.jpg") as im:
+        im.transpose(Image.Transpose.ROTATE_90).save(path, "JPEG", exif=exif, quality=95)
+    return path

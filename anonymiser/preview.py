@@ -1,0 +1,129 @@
+"""The review picture: a downscaled copy of the photo, anonymised by the real renderer, with every region
+outlined and numbered; and the way back from what a user clicks, draws or paints on it to image regions.
+
+Previews are small (PREVIEW_SIDE) because the browser pays for every pixel an annotation component shows,
+and because a toggle must re-render in a blink; the full-size image is rendered once, for the download.
+"""
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from anonymiser.render import render
+from anonymiser.review import MANUAL, Review
+from anonymiser.style import Style
+from detectors.regions import Regions
+
+PREVIEW_SIDE = 1280
+SUGGESTION_COLOUR = (255, 140, 0)  # amber: below the threshold, off until the user turns it on
+MANUAL_COLOUR = (255, 0, 255)
+LABEL_COLOURS = {"face": (0, 200, 255), "plate": (255, 62, 165), "person": (76, 175, 80), "text": (179, 136, 255),
+                 "qr": (0, 229, 160), "barcode": (0, 229, 160), "car": (33, 150, 243), "bus": (33, 150, 243),
+                 "truck": (33, 150, 243), "motorcycle": (33, 150, 243), "bicycle": (33, 150, 243),
+                 "manual": MANUAL_COLOUR}
+PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
+           (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40)]
+
+
+def preview_scale(width: int, height: int, max_side: int = PREVIEW_SIDE) -> float:
+    """Factor from image pixels to preview pixels (1 for images already small enough)."""
+    return min(1.0, max_side / max(width, height))
+
+
+def downscaled(pixels: np.ndarray, max_side: int = PREVIEW_SIDE) -> tuple[np.ndarray, float]:
+    """RGB preview of at most `max_side` pixels a side, and the factor it was scaled by."""
+    height, width = pixels.shape[:2]
+    scale = preview_scale(width, height, max_side)
+    rgb = np.ascontiguousarray(pixels[..., :3])
+    if scale == 1.0:
+        return rgb, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+
+
+def scaled(regions: Regions, scale: float, shape: tuple[int, int]) -> Regions:
+    """Regions moved into preview pixels (`shape` is the preview's height, width)."""
+    out = regions[np.arange(len(regions))]
+    out.boxes = out.boxes * np.float32(scale)
+    out.polygons = [None if p is None else np.asarray(p, np.float32) * np.float32(scale) for p in out.polygons]
+    out.masks = [None if m is None else cv2.resize(m.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST)
+                 .astype(bool) for m in out.masks]
+    return out
+
+
+def colour_of(label: str, detector: str, suggested: bool) -> tuple[int, int, int]:
+    if suggested:
+        return SUGGESTION_COLOUR
+    if detector == MANUAL:
+        return MANUAL_COLOUR
+    return LABEL_COLOURS.get(label, PALETTE[zlib.crc32(label.encode()) % len(PALETTE)])
+
+
+def draw(preview: np.ndarray, review: Review, scale: float, style: Style) -> tuple[np.ndarray, np.ndarray]:
+    """(review picture, anonymised preview): the second is what the download will look like, the first
+    adds each region's number and outline: solid when on, dashed when off, amber for suggestions."""
+    small = scaled(review.regions, scale, preview.shape[:2])
+    anonymised = render(preview, small, review.selected, style, seed=0)  # fixed noise: toggles do not flicker
+    picture = anonymised.copy()
+    thickness = max(1, round(max(preview.shape[:2]) / 640))
+    for i in range(len(small)):
+        colour = colour_of(str(small.labels[i]), str(small.detectors[i]), bool(review.suggested[i]))
+        x0, y0, x1, y1 = (int(round(v)) for v in small.boxes[i])
+        on = bool(review.selected[i])
+        if on:
+            cv2.rectangle(picture, (x0, y0), (x1, y1), colour, thickness + 1, cv2.LINE_AA)
+        else:
+            dashed_rectangle(picture, (x0, y0), (x1, y1), colour, thickness)
+        number_tag(picture, str(i + 1), (x0, y0), colour, filled=on)
+    return picture, anonymised
+
+
+def dashed_rectangle(image: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], colour: tuple[int, int, int],
+                     thickness: int, dash: int = 6) -> None:
+    (x0, y0), (x1, y1) = p0, p1
+    for a, b in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))):
+        length = max(abs(b[0] - a[0]), abs(b[1] - a[1]))
+        for start in range(0, length, 2 * dash):
+            t0, t1 = start / max(length, 1), min(start + dash, length) / max(length, 1)
+            cv2.line(image, (round(a[0] + (b[0] - a[0]) * t0), round(a[1] + (b[1] - a[1]) * t0)),
+                     (round(a[0] + (b[0] - a[0]) * t1), round(a[1] + (b[1] - a[1]) * t1)), colour, thickness)
+
+
+def number_tag(image: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, int, int],
+               filled: bool) -> None:
+    """The region's number in a small box above its top-left corner (inside, when at the image's top)."""
+    font, size = cv2.FONT_HERSHEY_SIMPLEX, max(0.4, max(image.shape[:2]) / 2400)
+    (tw, th), base = cv2.getTextSize(text, font, size, 1)
+    x = int(np.clip(corner[0], 0, max(0, image.shape[1] - tw - 4)))
+    y = corner[1] - th - base - 4 if corner[1] - th - base - 4 >= 0 else corner[1]
+    y = int(np.clip(y, 0, max(0, image.shape[0] - th - base - 4)))
+    cv2.rectangle(image, (x, y), (x + tw + 4, y + th + base + 4), colour, -1 if filled else 1)
+    ink = (0, 0, 0) if filled and sum(colour) > 380 else (255, 255, 255) if filled else colour
+    cv2.putText(image, text, (x + 2, y + th + 2), font, size, ink, 1, cv2.LINE_AA)
+
+
+def regions_from_boxes(boxes: Sequence[dict[str, Any]], scale: float) -> Regions:
+    """Boxes drawn on the preview (dicts with xmin, ymin, xmax, ymax, as gradio_image_annotation gives them)
+    as manual regions in image pixels."""
+    coords = [[b["xmin"], b["ymin"], b["xmax"], b["ymax"]] for b in boxes]
+    array = np.asarray(coords, dtype=np.float32).reshape(-1, 4) / np.float32(scale)
+    array = np.concatenate([np.minimum(array[:, :2], array[:, 2:]), np.maximum(array[:, :2], array[:, 2:])], axis=1)
+    keep = (array[:, 2] > array[:, 0]) & (array[:, 3] > array[:, 1])
+    return Regions.create(array[keep], np.ones(int(keep.sum())), MANUAL, MANUAL)
+
+
+def regions_from_paint(layer: np.ndarray, scale: float) -> Regions:
+    """Painted areas of a preview-sized layer (RGBA with alpha > 0 where painted, or a bool mask) as manual
+    polygon regions in image pixels, one per connected area; holes inside an area are covered too."""
+    painted = layer[..., 3] > 0 if layer.ndim == 3 else layer.astype(bool)
+    # A contour runs through its outer pixels' centres: one pixel of growth makes it cover them whole.
+    grown = cv2.dilate(painted.astype(np.uint8), np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    polygons = [c.reshape(-1, 2).astype(np.float32) / np.float32(scale) for c in contours]
+    boxes = [np.concatenate([p.min(axis=0), p.max(axis=0)]) for p in polygons]
+    return Regions.create(np.asarray(boxes, np.float32).reshape(-1, 4), np.ones(len(boxes)), MANUAL, MANUAL,
+                          polygons=polygons or None)

@@ -1,0 +1,98 @@
+"""The privacy check: run the face and plate detectors again on the anonymised result and say what they
+still find, before the user downloads it.
+
+A finding is explained against the reviewed regions: one the user turned off, one that was anonymised but is
+still detected (stronger settings needed), or one no region covers (the detectors missed it the first time).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from anonymiser.pipeline import Outcome, Settings, anonymise_bytes
+from detectors.engine import DetectionResult, detect
+from detectors.regions import Regions
+from detectors.registry import Registry
+
+CHECK_KINDS = ("faces", "plates")
+COVERED = 0.5  # a finding counts as inside a region when this share of its area is
+
+
+@dataclass
+class Finding:
+    region: dict[str, Any]  # the finding as a region row (box in image pixels)
+    reason: str  # "turned off", "still detected after anonymisation" or "not covered by any region"
+    region_id: str  # the reviewed region it falls in, "" when none
+
+
+@dataclass
+class PrivacyCheck:
+    findings: list[Finding]
+    unavailable: dict[str, str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and not self.unavailable
+
+    def summary(self) -> str:
+        """One line for the user."""
+        if not self.findings:
+            text = "no face or licence plate found in the result"
+        else:
+            labels = " / ".join(sorted({f.region["label"] for f in self.findings}))
+            text = f"{len(self.findings)} {labels} region(s) still found in the result"
+        if self.unavailable:
+            text += f"; not checked for {', '.join(sorted(self.unavailable))} (detector unavailable)"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kinds": list(CHECK_KINDS), "summary": self.summary(),
+                "findings": [{**f.region, "reason": f.reason, "region_id": f.region_id} for f in self.findings],
+                "unavailable": self.unavailable}
+
+
+def check_output(pixels: np.ndarray, regions: Regions, selected: np.ndarray, registry: Registry,
+                 thresholds: dict[str, float] | None = None) -> PrivacyCheck:
+    """Detect faces and plates in `pixels` (the rendered output) and explain each default-selected finding
+    against the reviewed `regions` and their `selected` flags."""
+    found: DetectionResult = detect(np.ascontiguousarray(pixels[..., :3]), CHECK_KINDS,
+                                    {k: v for k, v in (thresholds or {}).items() if k in CHECK_KINDS}, registry)
+    hits = found.regions[found.selected]
+    findings = [explain(row, hits.boxes[i], regions, np.asarray(selected, bool)) for i, row in enumerate(hits)]
+    return PrivacyCheck(findings, dict(found.unavailable))
+
+
+def explain(row: dict[str, Any], box: np.ndarray, regions: Regions, selected: np.ndarray) -> Finding:
+    if not len(regions):
+        return Finding(row, "not covered by any region", "")
+    share = overlap_share(box, regions.boxes)
+    best = int(np.argmax(share))
+    if share[best] < COVERED:
+        return Finding(row, "not covered by any region", "")
+    on = np.flatnonzero((share >= COVERED) & selected)
+    if len(on):
+        return Finding(row, "still detected after anonymisation", str(regions.ids[on[0]]))
+    return Finding(row, "turned off", str(regions.ids[best]))
+
+
+def overlap_share(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Share of `box`'s area inside each of `boxes`."""
+    x0 = np.maximum(box[0], boxes[:, 0])
+    y0 = np.maximum(box[1], boxes[:, 1])
+    x1 = np.minimum(box[2], boxes[:, 2])
+    y1 = np.minimum(box[3], boxes[:, 3])
+    inter = (x1 - x0).clip(0) * (y1 - y0).clip(0)
+    return inter / max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-9)
+
+
+def anonymise_checked(data: bytes, settings: Settings, registry: Registry, source: str = "",
+                      detection: DetectionResult | None = None) -> tuple[Outcome, PrivacyCheck]:
+    """`anonymise_bytes` (with the reviewed `detection`, if given) followed by the privacy check, whose result
+    joins the report under "privacy_check"."""
+    outcome = anonymise_bytes(data, settings, registry, source=source, detection=detection)
+    selected = np.asarray([row["selected"] for row in outcome.report["regions"]], bool)
+    check = check_output(outcome.output, outcome.detection.regions, selected, registry, settings.thresholds)
+    outcome.report["privacy_check"] = check.to_json()
+    return outcome, check

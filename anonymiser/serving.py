@@ -1,0 +1,69 @@
+"""Process-wide duties of the app: load and warm the detectors before the first user arrives, fetch the
+Hub models in the background, and say in one line what the prompt box can do right now."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from pathlib import Path
+
+from anonymiser.images import load_image
+from detectors.engine import PROMPT_DETECTOR, detect
+from detectors.registry import DetectorUnavailable, Registry
+
+log = logging.getLogger("anonymiser.app")
+WARM_IMAGE = Path(__file__).resolve().parents[1] / "examples" / "grace_hopper.jpg"
+
+
+def kind_detectors(registry: Registry) -> dict[str, str]:
+    """Kind -> detector name, for the kinds the config lists."""
+    return {kind: entry["detector"] for kind, entry in registry.config["kinds"].items()}
+
+
+def warm_up(registry: Registry, image: Path = WARM_IMAGE) -> dict[str, str]:
+    """Load every detector that needs no download and run each once on a real photo (first-call costs such
+    as memory arenas and lazy imports are paid here). Returns kind -> reason for kinds left unavailable."""
+    start = time.perf_counter()
+    ready = [kind for kind, name in kind_detectors(registry).items()
+             if registry.status(name, load=True).state == "ready"]
+    result = detect(load_image(image.read_bytes()).rgb, ready, registry=registry)
+    skipped = {kind: registry.status(name).reason or registry.status(name).detail or registry.status(name).state
+               for kind, name in kind_detectors(registry).items() if kind not in ready}
+    log.info("warmed %s in %.1f s; not ready: %s", ", ".join(ready), time.perf_counter() - start,
+             "; ".join(f"{k}: {v}" for k, v in skipped.items()) or "none")
+    return {**skipped, **result.unavailable}
+
+
+def load_in_background(registry: Registry) -> threading.Thread:
+    """Load (downloading if need be) the detectors warm_up left out, such as Hub models, one at a time."""
+    names = [*dict.fromkeys(kind_detectors(registry).values())]
+    if PROMPT_DETECTOR in registry.names():
+        names.append(PROMPT_DETECTOR)
+
+    def run() -> None:
+        for name in names:
+            if registry.status(name).state == "not loaded":
+                with contextlib.suppress(DetectorUnavailable):
+                    registry.get(name)
+                log.info("%s: %s", name, registry.status(name).state)
+
+    thread = threading.Thread(target=run, name="load-hub-models", daemon=True)
+    thread.start()
+    return thread
+
+
+def prompt_state(registry: Registry) -> tuple[bool, str]:
+    """(usable, one line for the user) for the free-text prompt."""
+    if PROMPT_DETECTOR not in registry.names():
+        return False, "No prompt model is configured."
+    status = registry.status(PROMPT_DETECTOR)
+    if status.state == "ready":
+        return True, f"Finds what you name, e.g. 'tattoo, name badge' ({status.description})."
+    if status.state == "downloading":
+        return False, f"The prompt model is downloading: {status.detail}."
+    if status.state == "loading":
+        return False, "The prompt model is loading."
+    if status.state == "unavailable":
+        return False, f"Prompts are unavailable: {status.reason}"
+    return False, f"The prompt model is not loaded yet ({status.detail or 'it loads on first use'})."

@@ -1,0 +1,131 @@
+"""One user's photo in the app: where its files are, its preview, and its full-size export.
+
+A session keeps paths and small JSON, never full-size pixels: the upload stays where the web framework put
+it (read again only to detect and to export), the preview is a small PNG without metadata in the session's
+own folder, and folders older than KEEP_SECONDS are swept away, so nobody's photo outlives its session.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from anonymiser.batch import output_name
+from anonymiser.images import ImageError, LoadedImage, encode_image, load_image, write_atomic
+from anonymiser.pipeline import Settings
+from anonymiser.preview import downscaled
+from anonymiser.privacy_check import PrivacyCheck, anonymise_checked
+from anonymiser.review import Review
+from detectors.registry import Registry
+
+KEEP_SECONDS = 1800  # uploads, previews and outputs older than this are deleted
+WORK_ROOT = Path(os.environ.get("ANONYMISER_WORK_DIR", Path(tempfile.gettempdir()) / "image-anonymiser"))
+
+
+@dataclass
+class Upload:
+    path: str  # the raw upload (EXIF and all); read, never served back
+    name: str  # the file name the user gave, for output names and the report
+    workdir: str  # this photo's folder: preview and outputs
+    preview: str  # downscaled, EXIF-oriented PNG without metadata
+    scale: float  # preview pixels per image pixel
+    size: tuple[int, int]  # width, height of the oriented image
+    format: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Upload:
+        return cls(**{**data, "size": tuple(data["size"])})
+
+
+@dataclass
+class Export:
+    image: Path
+    report: Path
+    check: PrivacyCheck
+    report_data: dict[str, Any]
+
+
+def new_workdir() -> Path:
+    """A fresh private folder under WORK_ROOT (old ones are swept first)."""
+    sweep()
+    path = WORK_ROOT / uuid.uuid4().hex
+    path.mkdir(parents=True, mode=0o700)
+    return path
+
+
+def sweep(max_age: float = KEEP_SECONDS) -> None:
+    """Delete session folders untouched for `max_age` seconds (closed tabs, API calls, crashed runs)."""
+    if not WORK_ROOT.is_dir():
+        return
+    cutoff = time.time() - max_age
+    for folder in WORK_ROOT.iterdir():
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def discard(state: dict[str, Any] | None) -> None:
+    """Remove a session's folder (the app's State delete_callback)."""
+    if state and state.get("upload"):
+        shutil.rmtree(state["upload"]["workdir"], ignore_errors=True)
+
+
+def read_upload(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ImageError("the uploaded file has expired on the server; please upload it again") from None
+
+
+def open_upload(path: str | Path, name: str | None = None) -> tuple[Upload, LoadedImage]:
+    """Decode an upload (EXIF orientation applied) and write its preview; raises ImageError for bad files."""
+    image = load_image(read_upload(path))
+    workdir = new_workdir()
+    small, scale = downscaled(image.pixels)
+    preview = workdir / "preview.png"
+    write_atomic(preview, encode_image(small, "PNG"))
+    height, width = image.pixels.shape[:2]
+    upload = Upload(str(path), name or Path(path).name, str(workdir), str(preview), scale, (width, height),
+                    image.format, image.metadata_found, image.notes)
+    return upload, image
+
+
+def read_pixels(upload: Upload) -> LoadedImage:
+    return load_image(read_upload(upload.path))
+
+
+def read_preview(upload: Upload) -> np.ndarray:
+    """The preview's RGB pixels; touching the folder keeps an active session from being swept."""
+    with contextlib.suppress(OSError):
+        os.utime(upload.workdir)
+    pixels = cv2.imread(upload.preview, cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise ImageError("this photo's preview has expired on the server; please upload it again")
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+
+
+def export(upload: Upload, review: Review, settings: Settings, registry: Registry) -> Export:
+    """Render the reviewed regions at full size, write the file (no metadata) and its report, and check it."""
+    outcome, check = anonymise_checked(read_upload(upload.path), settings, registry, source=upload.name,
+                                       detection=review.detection())
+    folder = Path(upload.workdir) / uuid.uuid4().hex[:8]  # each export keeps clean names without clashes
+    image_path = folder / output_name(upload.name, outcome.extension)
+    write_atomic(image_path, outcome.data)
+    report_path = image_path.with_suffix(".json")
+    write_atomic(report_path, json.dumps(outcome.report, indent=1).encode())
+    return Export(image_path, report_path, check, outcome.report)

@@ -1,0 +1,77 @@
+"""`python -m benchmarks.run all`: quality, sweep, deface comparison and speed; tables printed and REPORT.md written.
+
+Each part runs alone too (`quality`, `sweep`, `deface`, `speed`); its results go to OUT/<part>.json and
+REPORT.md is rebuilt from whatever parts are there (`report` only rebuilds it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks import report
+from benchmarks.evalset import DEFAULT_EVAL, ROOT, EvalSet, load_eval
+
+PARTS = ("quality", "sweep", "deface", "speed")
+QUICK_IMAGES = 8
+
+
+def runner(part: str) -> Callable[[EvalSet, Path, bool], dict]:
+    """The part's entry point, imported only when asked for (speed never loads a model in this process)."""
+    if part == "quality":
+        from benchmarks import quality
+        from detectors.registry import default_registry
+
+        return lambda evalset, out, quick: quality.run(evalset, out, default_registry())
+    if part == "sweep":
+        from benchmarks import sweep
+
+        return sweep.run
+    if part == "deface":
+        from benchmarks import deface_compare
+
+        return deface_compare.run
+    from benchmarks import speed
+
+    return speed.run
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    p.add_argument("part", choices=(*PARTS, "all", "report"))
+    p.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="evaluation folder (annotations.json, images/, "
+                   "score.py); default ../shared/eval")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="results folder")
+    p.add_argument("--quick", action="store_true",
+                   help=f"{QUICK_IMAGES} images, fewer repeats and sweep points: checks that everything runs")
+    p.add_argument("--images", type=int, help="at most this many images of the set, spread evenly")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = "python -m benchmarks.run " + shlex.join(sys.argv[1:] if argv is None else argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.part != "report":
+        limit = args.images or (QUICK_IMAGES if args.quick else None)
+        evalset = load_eval(args.eval).subset(limit, args.out / "subset")
+        for part in PARTS if args.part == "all" else (args.part,):
+            started = time.time()
+            print(f"== {part} ==", file=sys.stderr, flush=True)
+            result = runner(part)(evalset, args.out, args.quick)
+            result["meta"] = {"command": command, "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(started)),
+                              "seconds": round(time.time() - started), "eval": str(args.eval),
+                              "images": len(evalset.records), "quick": args.quick}
+            (args.out / f"{part}.json").write_text(json.dumps(result, indent=1))
+            print(f"\n## {report.TITLES[part]}\n\n{report.section(part, result)}\n", flush=True)
+    path = report.write(args.out)
+    print(f"report: {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Sweep of face input scales, thresholds and padding (and plate and text thresholds), scored by score.py.
+
+Detection runs once per input scale at the lowest threshold swept, exactly as the engine does for several
+kinds (a detector returns everything down to its floor, `accepts(regions, threshold)` selects): each sweep
+point then only re-selects, re-renders (the product renderer) and re-scores. Scoring is score.py's own
+`score()`; only its file reads are served from memory (inputs decoded once, outputs never written), so a
+point costs about a second instead of a folder of PNGs.
+
+Faces are swept coordinate-wise per scale: the threshold for boxes 16 px and wider (small threshold at its
+default), then the small-face threshold at the best threshold, then padding at the best point overall.
+A point is chosen by the issue's targets first (violations), then fewest leaks not flagged hard, then fewest
+hard leaks, then least over-anonymisation, then the fastest scale; no rule looks at single images.
+"""
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from anonymiser.images import LoadedImage, load_image
+from anonymiser.render import render
+from anonymiser.style import Style
+from benchmarks.evalset import EvalSet, load_scorer
+from benchmarks.metrics import leak_rows, row
+from benchmarks.targets import WIDE_FACE_GROUPS
+from detectors.regions import Regions
+from detectors.registry import DetectorUnavailable, Registry, load_config
+
+FACE_SCALES = ((1.0,), (1.25,), (1.5,), (2.0,))  # 2.0 is tiled on photos over 1200 px (max_side 2400)
+FACE_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
+SMALL_THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.1)
+PADDINGS = (0.0, 0.05, 0.1, 0.2)
+OTHER_THRESHOLDS = {"plates": ("plate", (0.2, 0.3, 0.4, 0.5, 0.6)), "text": ("text", (0.3, 0.4, 0.5, 0.6, 0.7))}
+QUICK = {"scales": FACE_SCALES[:2], "thresholds": (0.3, 0.5), "small": (0.02, 0.05), "paddings": (0.0, 0.1)}
+MEMORY = Path("/memory-outputs")
+
+
+class MemoryScorer:
+    """score.py's `score()` on outputs held in memory: its `load_grey` and `find_output` are redirected.
+
+    The module is a private instance (evalset.load_scorer), so nothing else sees the redirection. Inputs are
+    decoded once by score.py's own `load_grey`; outputs are handed to it as uncompressed TIFF bytes.
+    """
+
+    def __init__(self, evalset: EvalSet) -> None:
+        self.evalset = evalset
+        self.module = load_scorer(evalset.root)
+        self._outputs: dict[str, np.ndarray] = {}
+        self._inputs: dict[str, np.ndarray] = {}
+        original = self.module.load_grey
+
+        def load_grey(path: Any) -> np.ndarray:
+            key = str(path)
+            if key in self._outputs:
+                buffer = io.BytesIO()
+                Image.fromarray(self._outputs[key]).save(buffer, format="TIFF")
+                return original(buffer)
+            if key not in self._inputs:
+                self._inputs[key] = original(path)
+            return self._inputs[key]
+
+        def find_output(out_dir: Path, stem: str) -> Path | None:
+            path = Path(out_dir) / stem
+            return path if str(path) in self._outputs else None
+
+        self.module.load_grey, self.module.find_output = load_grey, find_output
+
+    def score(self, outputs: dict[str, np.ndarray], labels: set[str]) -> dict:
+        """score.py's result for `outputs` (file name -> output pixels)."""
+        self._outputs = {str(MEMORY / Path(name).stem): pixels for name, pixels in outputs.items()}
+        try:
+            return self.module.score(self.evalset.annotations, self.evalset.images, MEMORY, labels)
+        finally:
+            self._outputs = {}
+
+
+def variant(name: str, **overrides: Any) -> Registry:
+    """A registry whose detector `name` has some config values replaced (detectors.toml is not touched)."""
+    config = load_config()
+    config["detectors"][name].update(overrides)
+    return Registry(config)
+
+
+def detect_all(detector: Any, images: dict[str, LoadedImage], threshold: float) -> dict[str, Regions]:
+    """Regions on every image down to the floor of `threshold` (the lowest swept)."""
+    return {name: detector.detect(image.rgb, threshold) for name, image in images.items()}
+
+
+def detection_ms(detector: Any, images: dict[str, LoadedImage], threshold: float, count: int = 3) -> dict:
+    """Median detection time at `threshold` on up to `count` of the set's largest images (1920x1080 in the dev set).
+
+    Timed apart from the sweep's own detection, whose low floor makes post-processing slower than the product's.
+    """
+    largest = sorted(images.values(), key=lambda im: -im.pixels.shape[0] * im.pixels.shape[1])[:count]
+    detector.detect(largest[0].rgb, threshold)  # warm
+    times = []
+    for image in largest:
+        start = time.perf_counter()
+        detector.detect(image.rgb, threshold)
+        times.append((time.perf_counter() - start) * 1000)
+    h, w = largest[0].pixels.shape[:2]
+    return {"ms": statistics.median(times), "size": f"{w}x{h}"}
+
+
+def violations(rows: list[dict], over: float) -> list[str]:
+    """The issue's face targets this point misses."""
+    wide = [row(rows, g) for g in WIDE_FACE_GROUPS]
+    small, hard = row(rows, "face <16px"), row(rows, "face hard")
+    missed = []
+    if sum(r["leaked"] for r in wide):
+        missed.append("faces >= 16 px leaked")
+    if small["leaked"] > 0.05 * small["n"]:
+        missed.append("faces < 16 px > 5%")
+    if hard["leaked"] > 0.30 * hard["n"]:
+        missed.append("hard faces > 30%")
+    if over > 0.05:
+        missed.append("over-anonymisation > 5%")
+    return missed
+
+
+def rank(point: dict) -> tuple:
+    """Targets first, then privacy (leaks not hard, then hard), then over-anonymisation, speed, fewer boxes."""
+    return (len(point["violations"]), point["leaked_not_hard"], point["leaked_hard"],
+            round(point["over_anonymisation"], 3), point.get("ms", 0.0), point["selected"])
+
+
+class Sweep:
+    def __init__(self, evalset: EvalSet, quick: bool) -> None:
+        self.evalset = evalset
+        self.scorer = MemoryScorer(evalset)
+        self.images = {rec["file"]: load_image(evalset.path(rec).read_bytes()) for rec in evalset.records}
+        self.quick = quick
+        self._acceptors: dict[tuple, Any] = {}
+
+    def evaluate(self, regions: dict[str, Regions], selected: dict[str, np.ndarray], label: str,
+                 padding: float, **point: Any) -> dict:
+        outputs = {f: render(self.images[f].pixels, regions[f], selected[f], Style(padding=padding), seed=0)
+                   for f in self.images}
+        scored = self.scorer.score(outputs, {label})
+        rows = leak_rows(scored["table"], [label])
+        not_hard, hard = row(rows, f"{label} not hard"), row(rows, f"{label} hard")
+        return {**point, "padding": padding, "rows": rows, "over_anonymisation": scored["over_anonymisation"],
+                "leaked_not_hard": not_hard["leaked"], "leaked_hard": hard["leaked"],
+                "selected": int(sum(s.sum() for s in selected.values()))}
+
+    def acceptor(self, threshold: float, small: float) -> Any:
+        """RetinaFace configured with these thresholds, for its own size-aware `accepts`."""
+        key = (threshold, small)
+        if key not in self._acceptors:
+            self._acceptors[key] = variant("retinaface", threshold=threshold, small_threshold=small).get("retinaface")
+        return self._acceptors[key]
+
+    def face_point(self, found: dict[str, Regions], scales: tuple[float, ...], threshold: float, small: float,
+                   padding: float, speed: dict) -> dict:
+        accepts = self.acceptor(threshold, small).accepts
+        selected = {f: accepts(r, threshold) for f, r in found.items()}
+        point = self.evaluate(found, selected, "face", padding, scales=list(scales), threshold=threshold,
+                              small_threshold=small, **speed)
+        point["violations"] = violations(point["rows"], point["over_anonymisation"])
+        return point
+
+    def faces(self) -> dict:
+        settings = load_config()["detectors"]["retinaface"]
+        default = {"scales": list(settings["scales"]), "threshold": settings["threshold"],
+                   "small_threshold": settings["small_threshold"], "padding": Style().padding}
+        grid = QUICK if self.quick else {"scales": FACE_SCALES, "thresholds": FACE_THRESHOLDS,
+                                         "small": SMALL_THRESHOLDS, "paddings": PADDINGS}
+        thresholds = sorted({*grid["thresholds"], default["threshold"]})
+        smalls = sorted({*grid["small"], default["small_threshold"]})
+        scale_grid = list(dict.fromkeys([*grid["scales"], tuple(default["scales"])]))
+        points, best_by_scale, found_by_scale, speeds = [], {}, {}, {}
+        for scales in scale_grid:
+            lowest = variant("retinaface", scales=list(scales), threshold=min(thresholds),
+                             small_threshold=min(smalls)).get("retinaface")
+            found = detect_all(lowest, self.images, min(thresholds))
+            found_by_scale[scales] = found
+            speed = detection_ms(variant("retinaface", scales=list(scales)).get("retinaface"), self.images,
+                                 default["threshold"])
+            speeds[scales] = speed
+            curve = [self.face_point(found, scales, t, default["small_threshold"], default["padding"], speed)
+                     for t in thresholds]
+            best_t = min(curve, key=rank)["threshold"]
+            curve += [self.face_point(found, scales, best_t, s, default["padding"], speed)
+                      for s in smalls if s != default["small_threshold"]]
+            points += curve
+            best_by_scale[scales] = min(curve, key=rank)
+        best = min(best_by_scale.values(), key=rank)
+        scales = tuple(best["scales"])
+        paddings = [self.face_point(found_by_scale[scales], scales, best["threshold"], best["small_threshold"], p,
+                                    speeds[scales])
+                    for p in sorted({*grid["paddings"], default["padding"]}) if p != best["padding"]]
+        points += paddings
+        chosen = min([best, *paddings], key=rank)
+        current = next((p for p in points if all(p[k] == v for k, v in default.items())), None)
+        return {"points": points, "chosen": chosen, "current": current, "default": default}
+
+    def other(self, kind: str) -> dict | None:
+        """Threshold curve of the detector behind `kind` (plates, text), at the default padding."""
+        config = load_config()
+        name = config["kinds"][kind]["detector"]
+        label, thresholds = OTHER_THRESHOLDS[kind]
+        if self.quick:
+            thresholds = thresholds[1::2]
+        default = config["detectors"][name]["threshold"]
+        thresholds = sorted({*thresholds, default})
+        try:
+            detector = Registry(config).get(name)
+        except DetectorUnavailable as exc:
+            return {"detector": name, "unavailable": str(exc)}
+        found = detect_all(detector, self.images, min(thresholds))
+        points = []
+        for t in thresholds:
+            selected = {f: detector.accepts(r, t) for f, r in found.items()}
+            points.append({**self.evaluate(found, selected, label, Style().padding, threshold=t),
+                           "violations": []})
+        chosen = min(points, key=rank)
+        return {"detector": name, "label": label, "default": default, "points": points, "chosen": chosen}
+
+
+def run(evalset: EvalSet, out: Path, quick: bool) -> dict:
+    sweep = Sweep(evalset, quick)
+    result = {"faces": sweep.faces()}
+    for kind in OTHER_THRESHOLDS:
+        result[kind] = sweep.other(kind)
+    return result

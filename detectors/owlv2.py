@@ -1,0 +1,78 @@
+"""Anything named by text, with OWLv2 (open-vocabulary detection, transformers, weights from the Hub).
+
+The user types "tattoo, logo, computer screen, ID card, name badge": each phrase is one text query and the
+label of the regions it finds. OWLv2 sees the image padded at the bottom and right to a square and resized
+to its input side (960 for the base model), so its boxes are fractions of the long side: they are scaled by
+`max(height, width)`, which `target_sizes=(height, width)` does in transformers' post-processing.
+
+The square is made here with OpenCV (area resampling), not by the image processor: without torchvision
+transformers falls back to a SciPy resize that is slow, and the result must not depend on which is installed.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from detectors.hub import HubModel, load_error, revision_of
+from detectors.regions import Regions, nms
+from detectors.registry import register_detector
+
+
+def prompt_phrases(prompt: str | None) -> list[str]:
+    """ "tattoo, logo,, ID card " -> ["tattoo", "logo", "ID card"] (order kept, duplicates dropped)."""
+    phrases = (p.strip() for p in (prompt or "").split(","))
+    return list(dict.fromkeys(p for p in phrases if p))
+
+
+def padded_square(image: np.ndarray, side: int) -> np.ndarray:
+    """The image scaled so its long side is `side`, padded with black at the bottom and right to side x side."""
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    square = np.zeros((side, side, 3), np.uint8)
+    square[:size[1], :size[0]] = cv2.resize(image, size, interpolation=interpolation)
+    return square
+
+
+@register_detector("owlv2")
+class Owlv2(HubModel):
+    name = "owlv2"
+    labels: tuple[str, ...] = ()  # open vocabulary: the labels are the prompt's phrases
+
+    def __init__(self, model: str, threshold: float, suggest: float, revision: str | None = None,
+                 nms_iou: float = 0.5) -> None:
+        folder = self.locate(model, revision)
+        from transformers import Owlv2ForObjectDetection, Owlv2Processor
+
+        try:
+            self.processor = Owlv2Processor.from_pretrained(folder)
+            self.model = Owlv2ForObjectDetection.from_pretrained(folder).eval()
+        except (OSError, ValueError, KeyError) as exc:
+            raise load_error(model, "OWLv2", exc) from exc
+        self.side = int(self.processor.image_processor.size["height"])
+        self.max_tokens = int(self.model.config.text_config.max_position_embeddings)  # 16: longer phrases are cut
+        self.model_id = model
+        self.revision = revision_of(folder)
+        self.suggest = suggest
+        self.nms_iou = nms_iou
+
+    def versions(self) -> dict[str, str]:
+        return {"prompt model": f"OWLv2 {self.model_id} ({self.revision})"}
+
+    def detect(self, image: np.ndarray, threshold: float, prompt: str | None = None) -> Regions:
+        """Regions for each phrase of `prompt`; no prompt, no regions."""
+        import torch
+
+        phrases = prompt_phrases(prompt)
+        if not phrases:
+            return Regions.empty()
+        h, w = image.shape[:2]
+        inputs = self.processor(text=phrases, images=padded_square(image, self.side), do_resize=False,
+                                do_pad=False, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+        with torch.inference_mode():
+            outputs = self.model(**inputs)
+        found = self.processor.post_process_grounded_object_detection(
+            outputs, threshold=threshold * self.suggest, target_sizes=[(h, w)], text_labels=[phrases])[0]
+        regions = Regions.create(found["boxes"].numpy(), found["scores"].numpy(), found["text_labels"], self.name)
+        return nms(regions, self.nms_iou).clipped(w, h)

