@@ -46,6 +46,11 @@ ROOT = Path(__file__).resolve().parent
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*") if p.suffix.lower() in (".jpg", ".png"))
 KIND_NAMES = {"faces": "Faces", "plates": "Licence plates", "people": "People", "vehicles": "Vehicles",
               "text": "Text", "qr": "QR codes and barcodes", "silhouettes": "People, as silhouettes (Hub model)"}
+METADATA_NAMES = {"camera_make": "camera make", "camera_model": "camera model", "date_time": "date and time",
+                  "software": "software", "artist": "artist", "copyright": "copyright", "exif_tags": "EXIF tags",
+                  "exif_orientation": "EXIF orientation", "thumbnail": "embedded thumbnail", "xmp": "XMP",
+                  "iptc": "IPTC", "comment": "comment", "text_chunks": "PNG text", "icc_profile": "ICC colour profile"}
+METADATA_VALUES = ("camera_make", "camera_model", "date_time", "software", "artist", "copyright")  # shown inline
 OBJECTS = "objects"  # one threshold for every class picked in "Other objects"
 MAX_FILE_SIZE = "50mb"
 HEAVY = {"concurrency_id": "models", "concurrency_limit": 1}  # a detector run already uses both cores
@@ -111,12 +116,12 @@ def status_text(review: Review, seconds: float | None = None) -> str:
     counts: dict[str, int] = {}
     for label in review.regions.labels.astype(str):
         counts[label] = counts.get(label, 0) + 1
-    found = ", ".join(f"{n} {label}" for label, n in counts.items()) or "nothing"
+    kinds = ", ".join(f"{n} {label}" for label, n in counts.items())
     took = f" in {seconds:.1f} s" if seconds is not None else ""
-    lines = [f"Found {found}{took}: {int(review.selected.sum())} of {len(review)} regions on "
-             f"({int(review.suggested.sum())} suggestions below the threshold, off). "
-             "Click a region in the picture, or tick it in the list, to turn it on or off."]
-    lines += [f"- **{kind}** could not run: {reason}" for kind, reason in review.unavailable.items()]
+    lines = [f"**{len(review)} regions**{took}" + (f" ({kinds})" if kinds else "") +
+             f": {int(review.selected.sum())} on, {int(review.suggested.sum())} amber suggestions just below the "
+             "threshold. Click a region in the picture, or tick it in the list, to turn it on or off."]
+    lines += [f"- {KIND_NAMES.get(kind, kind)} not searched: {reason}" for kind, reason in review.unavailable.items()]
     return "\n".join(lines)
 
 
@@ -128,12 +133,10 @@ def metadata_text(upload: Upload) -> str:
         parts = []
         if "gps" in found:
             parts.append(f"**GPS position {found.pop('gps')}**")
-        names = {"camera_make": "camera make", "camera_model": "camera model", "date_time": "date and time",
-                 "software": "software", "artist": "artist", "copyright": "copyright"}
-        parts += [f"{names[k]} {found.pop(k)}" for k in list(found) if k in names]
-        parts += [f"{k.replace('_', ' ')}" + ("" if v is True else f" ({v})") for k, v in found.items()]
+        parts += [f"{METADATA_NAMES[k]} {found.pop(k)}" for k in list(found) if k in METADATA_VALUES]
+        parts += [METADATA_NAMES.get(k, k) + ("" if v is True else f" ({v})") for k, v in found.items()]
         text = "**Metadata found, removed from the download:** " + "; ".join(parts) + "."
-    notes = "".join(f"\n\n{note.capitalize()}." for note in upload.notes)
+    notes = "".join(f"\n\n{note[0].upper()}{note[1:]}." for note in upload.notes)
     return text + notes
 
 
@@ -250,6 +253,12 @@ def on_add_paint(value: dict | None, state: dict | None, *style_values: Any) -> 
     return {**out, editor: {"background": upload.preview, "layers": [], "composite": None}}
 
 
+def on_paint_tab(state: dict | None) -> dict | None:
+    if not state or not state.get("upload"):
+        return None
+    return {"background": state["upload"]["preview"], "layers": [], "composite": None}
+
+
 def on_add_findings(state: dict | None, *style_values: Any) -> dict:
     """Regions the privacy check found that no region covered become regions of their own."""
     findings = (state or {}).get("findings") or []
@@ -321,8 +330,8 @@ def detect(image: str, kinds: str = ",".join(DEFAULT_KINDS), thresholds: str = "
         thresholds: optional thresholds per kind, as JSON {"faces": 0.4} or as faces=0.4,plates=0.5.
 
     Returns:
-        JSON: size [width, height]; regions with id, label, score, box [x0, y0, x1, y1] in pixels and
-        selected (false for suggestions just below the threshold); unavailable detectors and why; metadata found.
+        JSON: size, regions (id, label, score, box [x0, y0, x1, y1] in pixels, selected: false for suggestions)
+        and the kinds whose detector could not run, with the reason.
     """
     try:
         settings = Settings.create(kinds or None, parse_thresholds(thresholds))
@@ -352,8 +361,8 @@ def anonymise(image: str, kinds: str = ",".join(DEFAULT_KINDS), method: str = "a
         strength: light, medium or strong.
 
     Returns:
-        The anonymised image at full size in the photo's own format (PNG where that cannot be written), with
-        no metadata, and the JSON report: regions, methods, metadata removed and the privacy check.
+        The anonymised image: full size, in the photo's format (PNG for formats that cannot be written), no metadata.
+        The JSON report: regions, methods, metadata removed and the privacy check of the result.
     """
     try:
         settings = Settings.create(kinds or None, style=Style(method or "auto", strength or "strong"))
@@ -398,12 +407,12 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                     method_box = gr.Radio(list(METHODS), value="auto", label="Method",
                                           info="auto: noisy mosaic for faces, solid fill for text and plates")
                     strength_box = gr.Radio(list(STRENGTHS), value="strong", label="Strength")
+                    shape_box = gr.Radio(list(SHAPES), value="auto", label="Shape",
+                                         info="auto: ellipses for faces, the detector's outline where known")
                     with gr.Row():
-                        colour_box = gr.ColorPicker("#000000", label="Fill colour")
-                        shape_box = gr.Radio(list(SHAPES), value="auto", label="Shape",
-                                             info="auto: ellipses for faces, the detector's outline where known")
-                    padding_box = gr.Slider(0.0, 0.5, value=Style().padding, step=0.01, label="Padding",
-                                            info="share of a box's size added on each side")
+                        colour_box = gr.ColorPicker("#000000", label="Fill colour", scale=1, min_width=100)
+                        padding_box = gr.Slider(0.0, 0.5, value=Style().padding, step=0.01, label="Padding",
+                                                info="share of a box added on each side", scale=3)
             with gr.Column(scale=2):
                 status_md = gr.Markdown(elem_id="status")
                 with gr.Tabs():
@@ -425,8 +434,8 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                                                     show_download_button=False,
                                                     label="Draw boxes the detectors missed")
                         add_boxes = gr.Button("Add these boxes as regions")
-                    with gr.Tab("Paint areas", id="paint-tab"):
-                        editor = gr.ImageEditor(type="numpy", format="png", sources=(), transforms=(),
+                    with gr.Tab("Paint areas", id="paint-tab") as paint_tab:
+                        editor = gr.ImageEditor(type="numpy", format="png", sources=(), transforms=(), height=560,
                                                 layers=gr.LayerOptions(allow_additional_layers=False),
                                                 brush=gr.Brush(colors=["rgb(255, 0, 255)"], color_mode="fixed"),
                                                 label="Paint over areas to hide")
@@ -447,6 +456,7 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
         with gr.Tab("Many photos", id="batch"):
             gr.Markdown("The settings of the first tab apply to every photo; each gets its default selection.")
             batch_files = gr.Gallery(type="filepath", interactive=True, label="Photos", columns=6, height=300,
+                                     elem_id="batch-photos",
                                      file_types=["image"])
             batch_run = gr.Button("Anonymise all", variant="primary")
             batch_zip = gr.File(label="Results and reports (zip)")
@@ -487,6 +497,7 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     all_off.click(lambda w, s, *v: on_all(w, False, s, *v), [which, state_box, *style_inputs], view_outputs, **light)
     add_boxes.click(on_add_boxes, [annotator, state_box, *style_inputs], [*view_outputs, annotator], **light)
     add_paint.click(on_add_paint, [editor, state_box, *style_inputs], [*view_outputs, editor], **light)
+    paint_tab.select(on_paint_tab, state_box, editor, **light)  # an editor filled while hidden shows no picture
     add_findings.click(on_add_findings, [state_box, *style_inputs], view_outputs, **light)
     prepare.click(on_export, [format_box, state_box, *detect_inputs],
                   [state_box, privacy_md, download_image, download_report, add_findings], api_name="export",
@@ -530,6 +541,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, block
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     warm_up(registry)
     if not args.no_downloads:
         load_in_background(registry)

@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,8 @@ def raise_interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Pillow warns about odd tags and near-bomb sizes; a file that fails is reported on its own line anyway.
+    warnings.filterwarnings("ignore", module=r"PIL\.")
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, raise_interrupt) if in_main_thread else None  # kill = Ctrl-C
     try:

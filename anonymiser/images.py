@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,9 @@ ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.
                          6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 
 # Pillow's own bomb guard is process-wide (it also protects whatever else decodes images here, e.g. the web
-# framework): make it our limit. It raises at twice the limit; between 1x and 2x our check below gives the size.
+# framework): make it our limit. It raises at twice the limit; between 1x and 2x it only warns and our check
+# in load_image gives the size. (Its warnings, like those on odd tags, are silenced by the CLI, not here:
+# warnings.catch_warnings is not thread-safe.)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
@@ -69,9 +70,7 @@ def load_image(data: bytes) -> LoadedImage:
     if not data:
         raise ImageError("the file is empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # bomb warnings: the size check below says it; odd tags: see below
-            im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageError(sniff_error(data)) from None
     except Image.DecompressionBombError:
@@ -86,14 +85,12 @@ def load_image(data: bytes) -> LoadedImage:
         raise ImageError(f"the image is {width}x{height} = {width * height / 1e6:.0f} megapixels, above the "
                          f"limit of {MAX_PIXELS / 1e6:.0f} megapixels (set ANONYMISER_MAX_PIXELS to change it)")
     try:  # metadata, frame count and pixels all read the rest of the file: any of them can meet corruption
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow warns about odd tags; they matter only if decoding fails
-            found = describe_metadata(im)
-            frames = getattr(im, "n_frames", 1)
-            im.seek(0)
-            im.load()
-            orientation = found.get("exif_orientation")
-            pixels = to_uint8(im.transpose(ORIENTATION_TRANSPOSE[orientation]) if orientation else im)
+        found = describe_metadata(im)
+        frames = getattr(im, "n_frames", 1)
+        im.seek(0)
+        im.load()
+        orientation = found.get("exif_orientation")
+        pixels = to_uint8(im.transpose(ORIENTATION_TRANSPOSE[orientation]) if orientation else im)
     except Exception as exc:
         raise ImageError(f"the file is truncated or corrupt ({one_line(exc)})") from None
     notes = []
@@ -201,16 +198,17 @@ def encode_image(pixels: np.ndarray, fmt: str, grey: bool = False) -> bytes:
     return buf.getvalue()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write to a temporary file beside `path`, then rename: a reader never sees half a file.
 
     The temporary name carries this process's id, so `remove_stale_parts` can tell a killed run's
-    leftovers from a running one's.
+    leftovers from a running one's. `mode` is set explicitly: mkstemp would leave the file private (0600).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

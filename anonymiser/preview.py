@@ -21,7 +21,7 @@ from detectors.regions import Regions
 PREVIEW_SIDE = 1280
 SUGGESTION_COLOUR = (255, 140, 0)  # amber: below the threshold, off until the user turns it on
 MANUAL_COLOUR = (255, 0, 255)
-LABEL_COLOURS = {"face": (0, 200, 255), "plate": (255, 62, 165), "person": (76, 175, 80), "text": (179, 136, 255),
+LABEL_COLOURS = {"face": (0, 200, 255), "plate": (244, 67, 54), "person": (76, 175, 80), "text": (179, 136, 255),
                  "qr": (0, 229, 160), "barcode": (0, 229, 160), "car": (33, 150, 243), "bus": (33, 150, 243),
                  "truck": (33, 150, 243), "motorcycle": (33, 150, 243), "bicycle": (33, 150, 243),
                  "manual": MANUAL_COLOUR}
@@ -96,14 +96,15 @@ def dashed_rectangle(image: np.ndarray, p0: tuple[int, int], p1: tuple[int, int]
 def number_tag(image: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, int, int],
                filled: bool) -> None:
     """The region's number in a small box above its top-left corner (inside, when at the image's top)."""
-    font, size = cv2.FONT_HERSHEY_SIMPLEX, max(0.4, max(image.shape[:2]) / 2400)
-    (tw, th), base = cv2.getTextSize(text, font, size, 1)
+    font, size = cv2.FONT_HERSHEY_SIMPLEX, max(0.45, max(image.shape[:2]) / 1500)
+    weight = 2 if size >= 0.7 else 1
+    (tw, th), base = cv2.getTextSize(text, font, size, weight)
     x = int(np.clip(corner[0], 0, max(0, image.shape[1] - tw - 4)))
     y = corner[1] - th - base - 4 if corner[1] - th - base - 4 >= 0 else corner[1]
     y = int(np.clip(y, 0, max(0, image.shape[0] - th - base - 4)))
     cv2.rectangle(image, (x, y), (x + tw + 4, y + th + base + 4), colour, -1 if filled else 1)
     ink = (0, 0, 0) if filled and sum(colour) > 380 else (255, 255, 255) if filled else colour
-    cv2.putText(image, text, (x + 2, y + th + 2), font, size, ink, 1, cv2.LINE_AA)
+    cv2.putText(image, text, (x + 2, y + th + 2), font, size, ink, weight, cv2.LINE_AA)
 
 
 def regions_from_boxes(boxes: Sequence[dict[str, Any]], scale: float) -> Regions:

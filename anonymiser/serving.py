@@ -31,7 +31,7 @@ def warm_up(registry: Registry, image: Path = WARM_IMAGE) -> dict[str, str]:
     skipped = {kind: registry.status(name).reason or registry.status(name).detail or registry.status(name).state
                for kind, name in kind_detectors(registry).items() if kind not in ready}
     log.info("warmed %s in %.1f s; not ready: %s", ", ".join(ready), time.perf_counter() - start,
-             "; ".join(f"{k}: {v}" for k, v in skipped.items()) or "none")
+             "; ".join(f"{k}: {v.rstrip('.')}" for k, v in skipped.items()) or "none")
     return {**skipped, **result.unavailable}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,16 +34,27 @@ class EvalSet:
     def path(self, record: dict) -> Path:
         return self.images / record["file"]
 
+    def linked(self, folder: Path) -> Path:
+        """A fresh folder of links to this set's images: what a CLI is pointed at (tools may write beside them)."""
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for rec in self.records:
+            (folder / rec["file"]).symlink_to(self.path(rec).resolve())
+        return folder
+
     def subset(self, limit: int | None, work: Path) -> EvalSet:
         """At most `limit` images spread evenly over the set (quick runs), with their own annotations file."""
         if not limit or limit >= len(self.records):
             return self
         step = len(self.records) / limit
-        chosen = tuple(self.records[int(i * step)] for i in range(limit))
+        return self.restricted([self.records[int(i * step)] for i in range(limit)], work)
+
+    def restricted(self, records: list[dict], work: Path) -> EvalSet:
+        """These records only, with their own annotations file in `work` (score.py then scores just them)."""
         work.mkdir(parents=True, exist_ok=True)
         path = work / "annotations.json"
-        path.write_text(json.dumps({"version": 1, "images": list(chosen)}))
-        return EvalSet(self.root, path, chosen)
+        path.write_text(json.dumps({"version": 1, "images": list(records)}))
+        return EvalSet(self.root, path, tuple(records))
 
 
 def load_eval(root: Path) -> EvalSet:

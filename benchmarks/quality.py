@@ -53,25 +53,30 @@ def anonymise_folder(evalset: EvalSet, kinds: tuple[str, ...], folder: Path, reg
     return {"selected": selected, "unavailable": unavailable, "seconds": time.perf_counter() - start}
 
 
+def score_folder(evalset: EvalSet, folder: Path, labels: list[str]) -> dict:
+    """score.py's verdict on a folder of outputs: leak rows in report order and over-anonymisation."""
+    scored = load_scorer(evalset.root).score(evalset.annotations, evalset.images, folder, set(labels))
+    return {"rows": leak_rows(scored["table"], labels), "over_anonymisation": scored["over_anonymisation"],
+            "missing_outputs": scored["missing_outputs"]}
+
+
 def run(evalset: EvalSet, out: Path, registry: Registry) -> dict:
-    scorer = load_scorer(evalset.root)
     result: dict = {"images": len(evalset.records), "runs": {}, "detectors": {}}
     boxes_by_run = {}
     for name, kinds in RUNS.items():
         folder = out / "quality" / name.replace(" ", "_")
         made = anonymise_folder(evalset, kinds, folder, registry)
         labels = labels_of(kinds, registry)
-        scored = scorer.score(evalset.annotations, evalset.images, folder, set(labels))
-        result["runs"][name] = {
-            "kinds": list(kinds), "labels": labels, "folder": str(folder), "rows": leak_rows(scored["table"], labels),
-            "over_anonymisation": scored["over_anonymisation"], "missing_outputs": scored["missing_outputs"],
-            "unavailable": made["unavailable"], "seconds": round(made["seconds"], 1)}
+        result["runs"][name] = {"kinds": list(kinds), "labels": labels, "folder": str(folder),
+                                **score_folder(evalset, folder, labels), "unavailable": made["unavailable"],
+                                "seconds": round(made["seconds"], 1)}
         boxes_by_run[name] = made["selected"]
     unavailable = result["runs"]["all kinds"]["unavailable"]
     for (detector, label), found in boxes_by_run["all kinds"].items():
         if not any(resolve(kind, registry).detector == detector for kind in unavailable):
             result["detectors"][detector] = {"label": label, **detector_scores(found, evalset.records, label)}
-    result["reidentification"] = reidentification(evalset, out / "quality" / "default", registry, scorer.bucket)
+    result["reidentification"] = reidentification(evalset, out / "quality" / "default", registry,
+                                                   load_scorer(evalset.root).bucket)
     return result
 
 

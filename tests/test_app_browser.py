@@ -1,0 +1,156 @@
+"""End to end in headless Debian Chromium (Playwright): what a user does, checked on the downloaded file.
+
+Screenshots of each step go to a temporary folder, or to $SCREENSHOTS (e.g. docs/screenshots) when set.
+"""
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from anonymiser.images import load_image
+from anonymiser.render import grown
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+REGIONS = "#regions input[type=checkbox]"
+TIMEOUT = 120_000  # ms; detection on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ./setup.sh --dev (installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(app_url)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def upload(page, path: Path) -> None:
+    page.set_input_files("#photo input[type=file]", str(path))
+    page.wait_for_function(f"document.querySelectorAll('{REGIONS}').length > 0")
+
+
+def click_image_point(page, selector: str, x: float, y: float, width: int, height: int) -> None:
+    """Click the displayed picture where image pixel (x, y) is (`width` x `height` is the image's size)."""
+    box = page.locator(selector).evaluate(
+        "e => {const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height, e.naturalWidth, e.naturalHeight]}")
+    left, top, shown_w, shown_h, natural_w, natural_h = box
+    scale = min(1.0, shown_w / natural_w, shown_h / natural_h)  # object-fit: scale-down
+    left += (shown_w - natural_w * scale) / 2
+    top += (shown_h - natural_h * scale) / 2
+    page.mouse.click(left + x * natural_w / width * scale, top + y * natural_h / height * scale)
+
+
+def test_a_click_turns_a_face_off_and_the_download_keeps_exactly_that_face(page, app_url, exif_photo, shots):
+    found = Client(app_url, verbose=False).predict(handle_file(str(exif_photo)), api_name="/detect")
+    width, height = found["size"]
+    regions = found["regions"]
+    target = max((i for i, r in enumerate(regions) if r["selected"]),
+                 key=lambda i: (regions[i]["box"][2] - regions[i]["box"][0]) * (regions[i]["box"][3] - regions[i]["box"][1]))
+    page.screenshot(path=shots / "1-start.png", full_page=True)
+
+    upload(page, exif_photo)
+    page.wait_for_selector("#metadata:has-text('GPS position')")
+    assert page.locator(REGIONS).count() == len(regions)
+    assert page.locator(REGIONS).evaluate_all("es => es.map(e => e.checked)") == [r["selected"] for r in regions]
+    page.screenshot(path=shots / "2-detected.png", full_page=True)
+
+    x0, y0, x1, y1 = regions[target]["box"]
+    click_image_point(page, "#review img", (x0 + x1) / 2, (y0 + y1) / 2, width, height)
+    page.wait_for_function(f"!document.querySelectorAll('{REGIONS}')[{target}].checked")
+    page.screenshot(path=shots / "3-face-turned-off.png", full_page=True)
+
+    page.get_by_label("PNG").check()
+    page.click("#prepare")
+    page.wait_for_selector("#download-image", state="visible")
+    page.wait_for_selector("#privacy:has-text('turned off')")
+    page.screenshot(path=shots / "4-ready-to-download.png", full_page=True)
+    with page.expect_download() as download:
+        page.click("#download-image")
+    data = Path(download.value.path()).read_bytes()
+    with page.expect_download() as report_download:
+        page.click("#download-report")
+    report = json.loads(Path(report_download.value.path()).read_text())
+    page.get_by_role("tab", name="Before / after").click()
+    page.wait_for_timeout(500)
+    page.screenshot(path=shots / "5-before-after.png")
+
+    assert download.value.suggested_filename == "phone_photo-anonymised.png"
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "PNG" and not im.getexif() and not im.info.get("exif") and not getattr(im, "text", {})
+    out = load_image(data).pixels
+    original = load_image(exif_photo.read_bytes()).pixels
+    assert out.shape == original.shape == (height, width, 3)
+    may_change = np.zeros((height, width), bool)
+    for i, region in enumerate(regions):
+        if region["selected"] and i != target:
+            # the report's boxes are rounded to 0.1 px: allow one pixel more on each side
+            gx0, gy0, gx1, gy1 = (int(v) for v in grown(np.asarray(region["box"]), report["style"]["padding"]))
+            gx0, gy0, gx1, gy1 = gx0 - 1, gy0 - 1, gx1 + 1, gy1 + 1
+            may_change[max(gy0, 0):gy1, max(gx0, 0):gx1] = True
+            assert (out[max(gy0, 0):gy1, max(gx0, 0):gx1] != original[max(gy0, 0):gy1, max(gx0, 0):gx1]).any()
+    assert may_change.any() and not may_change.all()
+    np.testing.assert_array_equal(out[~may_change], original[~may_change])  # the clicked face included
+    assert [r["selected"] for r in report["regions"]] == [i != target and r["selected"] for i, r in enumerate(regions)]
+    assert report["metadata_removed"]["gps"] == "51.50000, -0.12500"
+
+
+def test_boxes_drawn_and_areas_painted_become_regions(page, exif_photo, shots):
+    upload(page, exif_photo)
+    before = page.locator(REGIONS).count()
+    page.get_by_role("tab", name="Draw boxes").click()
+    canvas = page.locator("canvas").first
+    canvas.wait_for(state="visible")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.8)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.9, steps=8)
+    page.mouse.up()
+    page.get_by_role("button", name="Add these boxes as regions").click()
+    page.wait_for_function(f"document.querySelectorAll('{REGIONS}').length === {before + 1}")
+
+    page.get_by_role("tab", name="Paint areas").click()
+    page.wait_for_timeout(1500)  # the editor draws its background when its tab is shown
+    canvas = page.locator("canvas").last
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.3, steps=12)
+    page.mouse.up()
+    page.screenshot(path=shots / "6-painting.png")
+    page.get_by_role("button", name="Add painted areas as regions").click()
+    page.wait_for_function(f"document.querySelectorAll('{REGIONS}').length === {before + 2}")
+    labels = page.locator("#regions label").all_inner_texts()
+    assert sum("manual (drawn by you)" in text for text in labels) == 2
+    assert page.locator(REGIONS).evaluate_all("es => es.slice(-2).every(e => e.checked)")
+    page.get_by_role("tab", name="Review").click()
+    page.wait_for_timeout(500)
+    page.screenshot(path=shots / "7-manual-regions.png", full_page=True)
