@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
                 future.result()
                 done += 1
             except Exception as exc:  # one bad image must not stop the others; the reason is one line
-                reason = str(exc) if isinstance(exc, ImageError) else f"{type(exc).__name__}: {one_line(exc)}"
+                reason = one_line(exc) if isinstance(exc, ImageError) else f"{type(exc).__name__}: {one_line(exc)}"
                 failures.append(f"{job.source}: {reason}")
                 bar.write(f"failed: {job.source}: {reason}", file=sys.stderr)
             bar.update(1)

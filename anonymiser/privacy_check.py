@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from anonymiser.pipeline import Outcome, Settings, anonymise_bytes
+from anonymiser.style import Style
 from detectors.engine import DetectionResult, detect
 from detectors.regions import Regions
 from detectors.registry import Registry
@@ -54,17 +55,21 @@ class PrivacyCheck:
 
 
 def check_output(pixels: np.ndarray, regions: Regions, selected: np.ndarray, registry: Registry,
-                 thresholds: dict[str, float] | None = None) -> PrivacyCheck:
+                 thresholds: dict[str, float] | None = None, style: Style = Style()) -> PrivacyCheck:
     """Detect faces and plates in `pixels` (the rendered output) and explain each default-selected finding
-    against the reviewed `regions` and their `selected` flags."""
+    against the reviewed `regions` and their `selected` flags. A finding inside a region filled with a solid
+    colour is dropped: a plate-shaped block is found again by shape, but it shows nothing."""
     found: DetectionResult = detect(np.ascontiguousarray(pixels[..., :3]), CHECK_KINDS,
                                     {k: v for k, v in (thresholds or {}).items() if k in CHECK_KINDS}, registry)
     hits = found.regions[found.selected]
-    findings = [explain(row, hits.boxes[i], regions, np.asarray(selected, bool)) for i, row in enumerate(hits)]
-    return PrivacyCheck(findings, dict(found.unavailable))
+    filled = np.asarray([style.method_for(str(label)) == "fill" for label in regions.labels], bool)
+    explained = [explain(row, hits.boxes[i], regions, np.asarray(selected, bool), filled)
+                 for i, row in enumerate(hits)]
+    return PrivacyCheck([f for f in explained if f is not None], dict(found.unavailable))
 
 
-def explain(row: dict[str, Any], box: np.ndarray, regions: Regions, selected: np.ndarray) -> Finding:
+def explain(row: dict[str, Any], box: np.ndarray, regions: Regions, selected: np.ndarray,
+            filled: np.ndarray) -> Finding | None:
     if not len(regions):
         return Finding(row, "not covered by any region", "")
     share = overlap_share(box, regions.boxes)
@@ -72,6 +77,8 @@ def explain(row: dict[str, Any], box: np.ndarray, regions: Regions, selected: np
     if share[best] < COVERED:
         return Finding(row, "not covered by any region", "")
     on = np.flatnonzero((share >= COVERED) & selected)
+    if len(on) and filled[on].any():
+        return None
     if len(on):
         return Finding(row, "still detected after anonymisation", str(regions.ids[on[0]]))
     return Finding(row, "turned off", str(regions.ids[best]))
@@ -93,6 +100,7 @@ def anonymise_checked(data: bytes, settings: Settings, registry: Registry, sourc
     joins the report under "privacy_check"."""
     outcome = anonymise_bytes(data, settings, registry, source=source, detection=detection)
     selected = np.asarray([row["selected"] for row in outcome.report["regions"]], bool)
-    check = check_output(outcome.output, outcome.detection.regions, selected, registry, settings.thresholds)
+    check = check_output(outcome.output, outcome.detection.regions, selected, registry, settings.thresholds,
+                         settings.style)
     outcome.report["privacy_check"] = check.to_json()
     return outcome, check

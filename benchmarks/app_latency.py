@@ -1,0 +1,165 @@
+"""The app's four figures, measured through its API on a server this script starts (loopback, a free port):
+
+    .venv/bin/python -m benchmarks.app_latency [--runs 5] [--users 4]
+
+- cold start: `python app.py` spawned -> first /detect answer on the 1920x1080 photo (warm-up included);
+- detect: /detect on a 1920x1080 photo (default kinds faces,plates), median of --runs;
+- toggle: one 12 MP photo opened in a session (UI endpoint /photo), then the region list changed (/pick),
+  which re-renders the preview from cached detections; median of --runs;
+- memory: --users concurrent users, each its own session: /photo on a 12 MP photo, three toggles, /export
+  (full-size render, PNG/JPEG encode, privacy check); peak RSS of the server sampled every 0.1 s, and VmHWM.
+
+Photos are benchmarks.speed's (a real photo of the evaluation set, cropped and resized).
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.evalset import DEFAULT_EVAL, load_eval
+from benchmarks.load_test import RssSampler, high_water_mb
+from benchmarks.speed import prepare
+
+ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_S = 600
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-downloads"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_until_up(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the app exited with code {server.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the app did not answer within {START_TIMEOUT_S} s")
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def ui_defaults(url: str) -> dict[str, list]:
+    """The UI endpoints' inputs as the page starts (State inputs left out: the client fills them). UI
+    endpoints are undocumented, so gradio_client does not know their defaults."""
+    config = httpx.get(f"{url}config", timeout=30).json()
+    components = {c["id"]: c for c in config["components"]}
+    return {dep["api_name"]: [components[i]["props"].get("value") for i in dep["inputs"]
+                              if components[i]["type"] != "state"]
+            for dep in config["dependencies"] if dep.get("api_name") in ("photo", "pick", "export")}
+
+
+def open_photo(client, defaults: dict[str, list], photo: Path) -> list[str]:
+    """Opens the photo in this client's session; returns the ids of the regions on."""
+    from gradio_client import handle_file
+
+    outputs = client.predict(handle_file(str(photo)), *defaults["photo"][1:], api_name="/photo")
+    return list(outputs[4])  # state, status, review picture, slider, region list (the ids on), ...
+
+
+def toggles(client, defaults: dict[str, list], on: list[str], count: int) -> list[float]:
+    """`count` list changes, alternately turning the first region off and on again."""
+    times = []
+    for i in range(count):
+        seconds, _ = timed(client.predict, on[1:] if i % 2 == 0 else on, *defaults["pick"][1:], api_name="/pick")
+        times.append(seconds)
+    return times
+
+
+def user(url: str, defaults: dict[str, list], photo: Path, times: dict[str, list[float]],
+         lock: threading.Lock) -> None:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    opened, on = timed(open_photo, client, defaults, photo)
+    toggled = toggles(client, defaults, on, 3)
+    exported, _ = timed(client.predict, *defaults["export"], api_name="/export")
+    with lock:
+        times["open"].append(opened)
+        times["toggle"].extend(toggled)
+        times["export"].append(exported)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--users", type=int, default=4)
+    args = p.parse_args(argv)
+    from gradio_client import Client, handle_file
+
+    photos = prepare(load_eval(DEFAULT_EVAL), Path(tempfile.mkdtemp(prefix="app-latency-")))
+    hd, twelve = photos["1920x1080"], photos["12 MP"]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    start = time.perf_counter()
+    server = start_server(port)
+    try:
+        wait_until_up(url, server)
+        client = Client(url, verbose=False)
+        client.predict(handle_file(str(hd)), api_name="/detect")
+        cold = time.perf_counter() - start
+        detect = [timed(client.predict, handle_file(str(hd)), api_name="/detect")[0] for _ in range(args.runs)]
+        defaults = ui_defaults(url)
+        on = open_photo(client, defaults, twelve)
+        toggle = toggles(client, defaults, on, args.runs)
+
+        sampler = RssSampler(server.pid)
+        sampler.start()
+        times: dict[str, list[float]] = {"open": [], "toggle": [], "export": []}
+        lock = threading.Lock()
+        threads = [threading.Thread(target=user, args=(url, defaults, twelve, times, lock)) for _ in range(args.users)]
+        wall = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - wall
+        sampler.stopped.set()
+        sampler.join()
+        hwm = high_water_mb(server.pid) or 0
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+    print("| figure | value | how |")
+    print("|---|---|---|")
+    print(f"| cold start to first answer | {cold:.1f} s | spawn `python app.py` -> first /detect, 1920x1080 |")
+    print(f"| detect latency, 1920x1080 | {statistics.median(detect):.2f} s median "
+          f"({min(detect):.2f}-{max(detect):.2f}) | /detect, faces+plates, {args.runs} runs |")
+    print(f"| toggle re-render, 12 MP | {statistics.median(toggle) * 1000:.0f} ms median "
+          f"({min(toggle) * 1000:.0f}-{max(toggle) * 1000:.0f}) | /pick after /photo, {args.runs} runs |")
+    print(f"| peak RSS, {args.users} users on 12 MP | {sampler.peak:.0f} MB sampled, VmHWM {hwm:.0f} MB "
+          f"(idle {sampler.start_mb:.0f} MB) | /photo + 3 /pick + /export each, {wall:.0f} s wall |")
+    for name, values in times.items():
+        print(f"| {args.users} users: {name} | {statistics.median(values):.1f} s median, max {max(values):.1f} s | "
+              f"{len(values)} calls |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
