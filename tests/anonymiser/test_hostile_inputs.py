@@ -156,6 +156,7 @@ def test_unusable_input_is_refused_in_one_sentence(name):
     assert reason in message and "\n" not in message
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow on the odd tags it meets
 def test_corrupted_files_only_ever_raise_image_error():
     """Random byte flips in headers and truncations of every format: ImageError or a decoded image, nothing else."""
     rng = np.random.default_rng(7)
