@@ -158,7 +158,7 @@ def privacy_text(check_json: dict[str, Any], review: Review) -> str:
 def views(upload: Upload, review: Review, style: Style) -> dict:
     preview = read_preview(upload)
     picture, anonymised = draw(preview, review, upload.scale, style)
-    return {review_image: picture, slider: (preview, anonymised),
+    return {review_image: picture, slider: (upload.preview, anonymised),
             checklist: gr.update(choices=region_choices(review), value=[str(i) for i in review.regions.ids[
                 review.selected]]),
             which: gr.update(choices=[("all kinds", "all"), *[(label, label) for label in review.labels()]])}
@@ -280,7 +280,7 @@ def on_export(fmt: str, state: dict | None, *values: Any) -> dict:
     size_mb = done.image.stat().st_size / 1e6
     return {state_box: pack(upload, review, uncovered), privacy_md: privacy_text(check, review),
             download_image: gr.update(value=str(done.image), visible=True,
-                                      label=f"Download {done.image.name} ({size_mb:.1f} MB)"),
+                                      label=f"Download {done.image.suffix[1:].upper()} ({size_mb:.1f} MB)"),
             download_report: gr.update(value=str(done.report), visible=True),
             add_findings: gr.update(visible=bool(uncovered))}
 
@@ -481,16 +481,15 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     view_outputs = [state_box, status_md, review_image, slider, checklist, which, download_image, download_report,
                     privacy_md, add_findings]
     photo_outputs = [*view_outputs, metadata_md, annotator, editor]
-    photo_event = {"fn": on_photo, "inputs": [photo, state_box, *detect_inputs], "outputs": photo_outputs,
-                   "api_visibility": PRIVATE, **HEAVY}
-    photo.change(**photo_event, api_name="photo")
-    for trigger in (kinds_box.input, objects_box.input, prompt_box.submit,
-                    *(s.release for s in threshold_sliders)):
-        trigger(**photo_event)
-    light = {"api_visibility": PRIVATE, "concurrency_limit": LIGHT_LIMIT}
-    for component in (method_box, strength_box, shape_box, colour_box):
-        component.input(on_style, [state_box, *style_inputs], view_outputs, **light)
-    padding_box.release(on_style, [state_box, *style_inputs], view_outputs, **light)
+    # One event for every detection trigger: a change made while detecting runs once more afterwards, with
+    # everything as it is then (trigger_mode="always_last"), instead of racing the first run.
+    detection_triggers = [photo.change, kinds_box.input, objects_box.input, prompt_box.submit,
+                          *(s.release for s in threshold_sliders)]
+    gr.on(detection_triggers, on_photo, [photo, state_box, *detect_inputs], photo_outputs, api_name="photo",
+          api_visibility=PRIVATE, trigger_mode="always_last", **HEAVY)
+    light = {"api_visibility": PRIVATE, "concurrency_id": "preview", "concurrency_limit": LIGHT_LIMIT}
+    gr.on([method_box.input, strength_box.input, shape_box.input, colour_box.input, padding_box.release], on_style,
+          [state_box, *style_inputs], view_outputs, trigger_mode="always_last", **light)
     review_image.select(on_click, [state_box, *style_inputs], view_outputs, **light)
     checklist.input(on_pick, [checklist, state_box, *style_inputs], view_outputs, api_name="pick", **light)
     all_on.click(lambda w, s, *v: on_all(w, True, s, *v), [which, state_box, *style_inputs], view_outputs, **light)

@@ -18,7 +18,7 @@ from detectors.regions import Regions
 from detectors.registry import Registry
 
 CHECK_KINDS = ("faces", "plates")
-COVERED = 0.5  # a finding counts as inside a region when this share of its area is
+COVERED = 0.3  # a finding counts as inside a region when this share of its area is
 
 
 @dataclass

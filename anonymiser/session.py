@@ -7,6 +7,7 @@ own folder, and folders older than KEEP_SECONDS are swept away, so nobody's phot
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -110,13 +111,22 @@ def read_pixels(upload: Upload) -> LoadedImage:
 
 
 def read_preview(upload: Upload) -> np.ndarray:
-    """The preview's RGB pixels; touching the folder keeps an active session from being swept."""
+    """The preview's RGB pixels (read-only); touching the folder keeps an active session from being swept."""
     with contextlib.suppress(OSError):
         os.utime(upload.workdir)
-    pixels = cv2.imread(upload.preview, cv2.IMREAD_COLOR)
-    if pixels is None:
+    if not os.path.exists(upload.preview):
         raise ImageError("this photo's preview has expired on the server; please upload it again")
-    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return decoded_preview(upload.preview)
+
+
+@functools.lru_cache(maxsize=16)  # a few MB each: toggles re-render without decoding the PNG again
+def decoded_preview(path: str) -> np.ndarray:
+    pixels = cv2.imread(path, cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise ImageError("this photo's preview cannot be read; please upload it again")
+    rgb = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    rgb.flags.writeable = False
+    return rgb
 
 
 def export(upload: Upload, review: Review, settings: Settings, registry: Registry) -> Export:

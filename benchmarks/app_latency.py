@@ -111,10 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--users", type=int, default=4)
     args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="app-latency-") as folder:
+        photos = prepare(load_eval(DEFAULT_EVAL), Path(folder))
+        return measure(photos["1920x1080"], photos["12 MP"], args.runs, args.users)
+
+
+def measure(hd: Path, twelve: Path, runs: int, users: int) -> int:
     from gradio_client import Client, handle_file
 
-    photos = prepare(load_eval(DEFAULT_EVAL), Path(tempfile.mkdtemp(prefix="app-latency-")))
-    hd, twelve = photos["1920x1080"], photos["12 MP"]
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     start = time.perf_counter()
@@ -124,16 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         client = Client(url, verbose=False)
         client.predict(handle_file(str(hd)), api_name="/detect")
         cold = time.perf_counter() - start
-        detect = [timed(client.predict, handle_file(str(hd)), api_name="/detect")[0] for _ in range(args.runs)]
+        detect = [timed(client.predict, handle_file(str(hd)), api_name="/detect")[0] for _ in range(runs)]
         defaults = ui_defaults(url)
         on = open_photo(client, defaults, twelve)
-        toggle = toggles(client, defaults, on, args.runs)
+        toggle = toggles(client, defaults, on, runs)
 
         sampler = RssSampler(server.pid)
         sampler.start()
         times: dict[str, list[float]] = {"open": [], "toggle": [], "export": []}
         lock = threading.Lock()
-        threads = [threading.Thread(target=user, args=(url, defaults, twelve, times, lock)) for _ in range(args.users)]
+        threads = [threading.Thread(target=user, args=(url, defaults, twelve, times, lock)) for _ in range(users)]
         wall = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -151,13 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|")
     print(f"| cold start to first answer | {cold:.1f} s | spawn `python app.py` -> first /detect, 1920x1080 |")
     print(f"| detect latency, 1920x1080 | {statistics.median(detect):.2f} s median "
-          f"({min(detect):.2f}-{max(detect):.2f}) | /detect, faces+plates, {args.runs} runs |")
+          f"({min(detect):.2f}-{max(detect):.2f}) | /detect, faces+plates, {runs} runs |")
     print(f"| toggle re-render, 12 MP | {statistics.median(toggle) * 1000:.0f} ms median "
-          f"({min(toggle) * 1000:.0f}-{max(toggle) * 1000:.0f}) | /pick after /photo, {args.runs} runs |")
-    print(f"| peak RSS, {args.users} users on 12 MP | {sampler.peak:.0f} MB sampled, VmHWM {hwm:.0f} MB "
+          f"({min(toggle) * 1000:.0f}-{max(toggle) * 1000:.0f}) | /pick after /photo, {runs} runs |")
+    print(f"| peak RSS, {users} users on 12 MP | {sampler.peak:.0f} MB sampled, VmHWM {hwm:.0f} MB "
           f"(idle {sampler.start_mb:.0f} MB) | /photo + 3 /pick + /export each, {wall:.0f} s wall |")
     for name, values in times.items():
-        print(f"| {args.users} users: {name} | {statistics.median(values):.1f} s median, max {max(values):.1f} s | "
+        print(f"| {users} users: {name} | {statistics.median(values):.1f} s median, max {max(values):.1f} s | "
               f"{len(values)} calls |")
     return 0
 

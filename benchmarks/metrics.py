@@ -27,10 +27,6 @@ class Count:
         self.n += n
         self.hits += hits
 
-    @property
-    def rate(self) -> float | None:
-        return self.hits / self.n if self.n else None
-
     def to_json(self) -> dict:
         return {"n": self.n, "hits": self.hits}
 

@@ -15,7 +15,6 @@ import numpy as np
 
 from detectors.regions import Regions, nms
 from detectors.registry import Detector, DetectorUnavailable, Registry, default_registry, register_detector
-from detectors.tiling import resized
 
 VEHICLES = ("car", "bus", "truck", "motorcycle")
 
@@ -26,11 +25,11 @@ class Plates:
 
     def __init__(self, threshold: float, suggest: float, registry: Registry | None = None,
                  vehicle_detector: str = "ssd_coco", text_detector: str = "ppocr_text",
-                 vehicle_labels: tuple[str, ...] = VEHICLES, vehicle_threshold: float = 0.3,
-                 max_vehicles: int = 8, min_vehicle_side: float = 24, crop_side: int = 640,
+                 vehicle_labels: tuple[str, ...] = VEHICLES, vehicle_threshold: float = 0.25,
+                 max_vehicles: int = 8, min_vehicle_side: float = 24, crop_side: int = 960,
                  max_upscale: float = 8.0, margin: float = 0.05, aspect: tuple[float, float] = (0.8, 6.0),
-                 width_share: tuple[float, float] = (0.04, 0.6), top_share: float = 0.2,
-                 scene_max_height: float = 0.1) -> None:
+                 width_share: tuple[float, float] = (0.04, 0.6), top_share: float = 0.3,
+                 scene_max_height: float = 0.1, scene_weight: float = 0.7) -> None:
         registry = registry or default_registry()
         self.vehicles = component(registry, vehicle_detector, "vehicle")
         self.text = component(registry, text_detector, "text")
@@ -46,6 +45,7 @@ class Plates:
         self.width_share = width_share
         self.top_share = top_share
         self.scene_max_height = scene_max_height
+        self.scene_weight = scene_weight
 
     def versions(self) -> dict[str, str]:
         return {**self.vehicles.versions(), **self.text.versions(),
@@ -59,10 +59,11 @@ class Plates:
         h, w = image.shape[:2]
         parts = [self._on_vehicle(image, box, floor) for box in self.examined_vehicles(image)]
         scene = joined_lines(self._text(image, floor))
+        scene.scores *= self.scene_weight  # no vehicle around it: weaker evidence
         small = scene.heights <= self.scene_max_height * h
         parts.append(scene[small & plate_shaped(scene.boxes, self.aspect)])
-        found = nms(Regions.merge(parts), 0.3).clipped(w, h)
-        return found[found.scores >= floor]
+        found = Regions.merge(parts).clipped(w, h)
+        return distinct(found[found.scores >= floor])
 
     def examined_vehicles(self, image: np.ndarray) -> np.ndarray:
         """Boxes of the vehicles whose crops are searched: one per vehicle, largest first, at most `max_vehicles`."""
@@ -81,8 +82,8 @@ class Plates:
         x0, y0 = np.floor(np.maximum(vehicle[:2] - self.margin * np.array([vw, vh]), 0)).astype(int)
         x1, y1 = np.ceil(np.minimum(vehicle[2:] + self.margin * np.array([vw, vh]), [w, h])).astype(int)
         scale = min(self.max_upscale, self.crop_side / max(x1 - x0, y1 - y0))
-        found = joined_lines(self._text(resized(image[y0:y1, x0:x1], scale), floor))
-        boxes = found.boxes / scale + [x0, y0, x0, y0]
+        found = joined_lines(self._text(image[y0:y1, x0:x1], floor, scale))
+        boxes = found.boxes + [x0, y0, x0, y0]
         widths = boxes[:, 2] - boxes[:, 0]
         centre_y = (boxes[:, 1] + boxes[:, 3]) / 2
         keep = (plate_shaped(boxes, self.aspect)
@@ -90,9 +91,24 @@ class Plates:
                 & (centre_y >= vehicle[1] + self.top_share * vh))
         return Regions.create(boxes[keep], found.scores[keep], "plate", "plates")
 
-    def _text(self, image: np.ndarray, floor: float) -> Regions:
-        found = self.text.detect(image, floor)
+    def _text(self, image: np.ndarray, floor: float, scale: float | None = None) -> Regions:
+        found = self.text.detect(image, floor, scale=scale)
         return found[found.scores >= floor]
+
+
+def distinct(found: Regions, iou: float = 0.3, nested: float = 0.7) -> Regions:
+    """Best-first suppression of overlaps, including a plate's line lying inside the whole plate's box."""
+    order = np.argsort(-found.scores, kind="stable")
+    boxes = found.boxes[order]
+    inter = (np.minimum(boxes[:, None, 2:], boxes[None, :, 2:]) - np.maximum(boxes[:, None, :2], boxes[None, :, :2]))
+    inter = inter.clip(0).prod(-1)
+    area = (boxes[:, 2:] - boxes[:, :2]).prod(-1)
+    clash = (inter / (area[:, None] + area[None, :] - inter) >= iou) | (inter / area[:, None] >= nested)
+    keep: list[int] = []
+    for i in range(len(order)):
+        if not clash[i, keep].any():
+            keep.append(i)
+    return found[np.sort(order[keep])]
 
 
 def component(registry: Registry, name: str, role: str) -> Detector:

