@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from anonymiser.session import (
     Upload,
     discard,
     export,
+    keep_sweeping,
     new_workdir,
     open_upload,
     read_pixels,
@@ -511,8 +513,11 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Image anonymiser web app (and API, and MCP server).")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for the local network")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                   help="address to listen on (default 127.0.0.1, or $GRADIO_SERVER_NAME as on Spaces); "
+                        "0.0.0.0 for the local network")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+                   help="port (default 7860, or $GRADIO_SERVER_PORT)")
     p.add_argument("--share", action="store_true", help="also make a temporary public gradio.live link")
     p.add_argument("--no-downloads", action="store_true", help="do not download Hub models in the background")
     return p.parse_args(argv)
@@ -542,6 +547,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     warm_up(registry)
+    keep_sweeping()
     if not args.no_downloads:
         load_in_background(registry)
     launch(args.host, args.port, args.share)

@@ -6,12 +6,14 @@ own folder, and folders older than KEEP_SECONDS are swept away, so nobody's phot
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -61,11 +63,15 @@ class Export:
     report_data: dict[str, Any]
 
 
+_CREATED: set[Path] = set()  # this process's folders, removed at exit
+
+
 def new_workdir() -> Path:
     """A fresh private folder under WORK_ROOT (old ones are swept first)."""
     sweep()
     path = WORK_ROOT / uuid.uuid4().hex
     path.mkdir(parents=True, mode=0o700)
+    _CREATED.add(path)
     return path
 
 
@@ -78,6 +84,24 @@ def sweep(max_age: float = KEEP_SECONDS) -> None:
         with contextlib.suppress(OSError):
             if folder.is_dir() and folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def keep_sweeping(every: float = 300) -> threading.Thread:
+    """Sweep in the background, so an idle server does not keep old photos until its next visitor."""
+    def run() -> None:
+        while True:
+            time.sleep(every)
+            sweep()
+
+    thread = threading.Thread(target=run, name="sweep-sessions", daemon=True)
+    thread.start()
+    return thread
+
+
+@atexit.register
+def _remove_created() -> None:
+    for folder in _CREATED:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def discard(state: dict[str, Any] | None) -> None:
