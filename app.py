@@ -2,7 +2,8 @@
 
 One Gradio Blocks app in one process. It only wires widgets to the engine: detection is `detectors/`,
 pixels, files and reports are `anonymiser/`. The detectors load and are warmed before the server starts.
-API endpoints (also MCP tools): /detect and /anonymise.
+API endpoints (also MCP tools): /detect and /anonymise. Opt-in feedback with consent, and its admin tab, exist
+only when ANONYMISER_FEEDBACK_DIR (and ANONYMISER_ADMIN_PASSWORD) are set: see anonymiser/feedback.py.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import io
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +22,29 @@ import gradio as gr
 from gradio_image_annotation import image_annotator
 
 from anonymiser.batch import anonymise_to_zip, output_name
+from anonymiser.feedback import (
+    ADMIN_COLUMNS,
+    ADMIN_PASSWORD_ENV,
+    CONSENT_TEXT,
+    MAX_COMMENT,
+    admin_password_ok,
+    review_feedback,
+    store_from_env,
+)
 from anonymiser.images import ImageError, load_image
 from anonymiser.pipeline import Settings, run_detection
 from anonymiser.preview import draw, regions_from_boxes, regions_from_paint
 from anonymiser.privacy_check import anonymise_checked
 from anonymiser.review import MANUAL, Review
-from anonymiser.serving import load_in_background, prompt_state, warm_up
+from anonymiser.serving import install_weights_on_spaces, load_in_background, prompt_state, warm_up
 from anonymiser.session import (
     KEEP_SECONDS,
+    SWEEP_SECONDS,
     Upload,
     discard,
     export,
     keep_sweeping,
+    keep_text,
     new_workdir,
     open_upload,
     read_pixels,
@@ -61,6 +74,8 @@ PRIVATE = "undocumented"  # UI events: callable (the benchmark times them) but n
 CSS = "#review img { cursor: crosshair; } .region-list { max-height: 18rem; overflow-y: auto; }"
 
 registry = default_registry()
+feedback_store = store_from_env()  # None: no feedback section
+ADMIN = feedback_store is not None and bool(os.environ.get(ADMIN_PASSWORD_ENV))  # no password set: no admin tab
 KINDS = list(registry.config["kinds"])
 THRESHOLD_KEYS = [*KINDS, OBJECTS, PROMPT_KIND]
 
@@ -301,6 +316,46 @@ def on_batch(files: list | None, fmt: str, method: str, strength: str, colour: s
     return {batch_zip: str(zip_path), batch_table: rows}
 
 
+def on_feedback(comment: str, consent: bool, state: dict | None) -> dict:
+    """Store the photo with the user's corrections, only with the consent box ticked; then untick it."""
+    if consent is not True:
+        return {feedback_md: "Nothing was stored: the photo, your corrections and your comment are sent only "
+                             "with the box above ticked."}
+    upload, review = unpack(state)
+    regions, corrections = review_feedback(review)
+    try:
+        entry_id = feedback_store.save(True, read_upload(upload.path), regions, corrections, comment)
+    except (ImageError, ValueError) as exc:
+        raise user_error(exc) from None
+    return {feedback_md: f"Thank you. Stored as `{entry_id}`: quote this id to have it deleted.",
+            feedback_consent: False, feedback_comment: ""}
+
+
+def check_admin(password: str) -> None:
+    if not admin_password_ok(password):
+        time.sleep(1)  # admin events run one at a time: at most one guess a second
+        raise gr.Error("Wrong admin password.")
+
+
+def on_admin_list(password: str) -> list[list]:
+    check_admin(password)
+    return feedback_store.admin_rows()
+
+
+def on_admin_delete(password: str, entry_id: str) -> tuple[list[list], str]:
+    check_admin(password)
+    entry_id = (entry_id or "").strip()
+    if not feedback_store.delete(entry_id):
+        raise gr.Error(f"No entry {entry_id!r}.")
+    return feedback_store.admin_rows(), ""
+
+
+def on_admin_export(password: str) -> tuple[str, str]:
+    check_admin(password)
+    coco, archive = feedback_store.export_to(new_workdir())
+    return str(coco), str(archive)
+
+
 def prompt_box_state() -> dict:
     usable, message = prompt_state(registry)
     busy = registry.status(PROMPT_DETECTOR).state in ("loading", "downloading") \
@@ -381,11 +436,11 @@ def anonymise(image: str, kinds: str = ",".join(DEFAULT_KINDS), method: str = "a
 
 # ---- layout ---------------------------------------------------------------------------------------------
 
-with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(300, KEEP_SECONDS)) as demo:
+with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(SWEEP_SECONDS, KEEP_SECONDS)) as demo:
     state_box = gr.State(None, time_to_live=KEEP_SECONDS, delete_callback=discard)
     gr.Markdown("# Image anonymiser\nFind faces, licence plates and more in a photo, choose what to hide, "
                 "and download it without its metadata. Photos are processed on this server and deleted "
-                f"within {KEEP_SECONDS // 60} minutes.")
+                f"within {keep_text()}.")
     with gr.Tabs():
         with gr.Tab("One photo", id="single"), gr.Row():
             with gr.Column(scale=1, min_width=320):
@@ -455,6 +510,14 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                                                        elem_id="download-image")
                     download_report = gr.DownloadButton("Download report (JSON)", visible=False,
                                                         elem_id="download-report")
+                if feedback_store is not None:
+                    with gr.Accordion("Feedback: share a photo the tool got wrong", open=False):
+                        feedback_comment = gr.Textbox(label="Comment (optional)", lines=2, max_length=MAX_COMMENT,
+                                                      placeholder="What was missed, or wrongly found?")
+                        feedback_consent = gr.Checkbox(False, label="Share this photo and my corrections",
+                                                       info=CONSENT_TEXT, elem_id="consent")
+                        feedback_send = gr.Button("Send feedback", elem_id="send-feedback")
+                        feedback_md = gr.Markdown(elem_id="feedback-status")
         with gr.Tab("Many photos", id="batch"):
             gr.Markdown("The settings of the first tab apply to every photo; each gets its default selection.")
             batch_files = gr.Gallery(type="filepath", interactive=True, label="Photos", columns=6, height=300,
@@ -464,6 +527,19 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
             batch_zip = gr.File(label="Results and reports (zip)")
             batch_table = gr.Dataframe(headers=["photo", "output", "anonymised", "still found", "error"],
                                        interactive=False)
+        if ADMIN:
+            with gr.Tab("Admin", id="admin"):
+                gr.Markdown("Photos users shared with their corrections (originals: handle as personal data).")
+                admin_password = gr.Textbox(label="Admin password", type="password")
+                admin_list = gr.Button("List entries")
+                admin_table = gr.Dataframe(headers=ADMIN_COLUMNS, interactive=False, elem_id="admin-entries")
+                with gr.Row():
+                    admin_id = gr.Textbox(label="Entry id", scale=3)
+                    admin_delete = gr.Button("Delete entry", variant="stop", scale=1)
+                admin_export = gr.Button("Export COCO annotations and zip")
+                with gr.Row():
+                    admin_coco = gr.File(label="COCO annotations (JSON)")
+                    admin_zip = gr.File(label="Photos and annotations (zip)")
     prompt_timer = gr.Timer(3, active=False)
     with gr.Column(visible=False):  # the API's own inputs and outputs
         api_image = gr.File(label="image", file_types=["image"])
@@ -505,6 +581,16 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                   api_visibility=PRIVATE, **HEAVY)
     batch_run.click(on_batch, [batch_files, format_box, *detect_inputs], [batch_zip, batch_table],
                     api_name="batch", api_visibility=PRIVATE, concurrency_id="batch", concurrency_limit=1)
+    if feedback_store is not None:
+        photo.change(lambda: False, None, feedback_consent, api_visibility="private")  # consent is per photo
+        feedback_send.click(on_feedback, [feedback_comment, feedback_consent, state_box],
+                            [feedback_md, feedback_consent, feedback_comment], api_name="feedback", **light)
+    if ADMIN:
+        admin = {"api_visibility": PRIVATE, "concurrency_id": "admin", "concurrency_limit": 1}
+        admin_list.click(on_admin_list, admin_password, admin_table, api_name="admin_list", **admin)
+        admin_delete.click(on_admin_delete, [admin_password, admin_id], [admin_table, admin_id],
+                           api_name="admin_delete", **admin)
+        admin_export.click(on_admin_export, admin_password, [admin_coco, admin_zip], api_name="admin_export", **admin)
     demo.load(prompt_box_state, None, [prompt_box, prompt_timer], api_visibility="private")
     prompt_timer.tick(prompt_box_state, None, [prompt_box, prompt_timer], api_visibility="private")
 
@@ -546,6 +632,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    install_weights_on_spaces()
     warm_up(registry)
     keep_sweeping()
     if not args.no_downloads:

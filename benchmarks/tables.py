@@ -68,7 +68,7 @@ def _face_cells(point: dict) -> list[str]:
 
 
 def _speed_cell(point: dict) -> str:
-    return f"{point['ms']:.0f} ms ({point['size']})"
+    return f"{point['network_mp']:.1f} MP; {point['ms']:.0f} ms ({point['size']})"
 
 
 def sweep(result: dict) -> str:
@@ -84,10 +84,10 @@ def sweep(result: dict) -> str:
                      _speed_cell(p), "; ".join(p["violations"]) or "-", note])
     parts = ["Faces (RetinaFace; per scale: threshold curve at the default small threshold, then the small-face "
              "threshold at that scale's best threshold; then padding at the best point). Leaks are score.py's, "
-             "faces only rendered; detect time = median of RetinaFace at the default threshold on the set's "
-             "three largest images.",
+             "faces only rendered. Cost = pixels the network sees for one 1920x1080 photo (tiles included), "
+             "then the median RetinaFace time at the default threshold on the set's three largest images.",
              table(["scales", "threshold", "small thr.", "padding", "faces >=16 px", "faces <16 px", "hard faces",
-                    "over-anon.", "boxes", "detect time", "targets missed", ""], rows)]
+                    "over-anon.", "boxes", "cost", "targets missed", ""], rows)]
     for kind in ("plates", "text"):
         other = result.get(kind)
         if not other:

@@ -1,7 +1,13 @@
 """Shared fixtures: the dev set in ../shared/eval, the project's examples, and one registry per session."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,16 +89,64 @@ def exif_photo(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def app_url() -> str:
-    """app.py served on a free loopback port for the whole session (one process: the registry is shared)."""
+def free_port() -> int:
     import socket
-
-    import app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = app.launch("127.0.0.1", port, block=False)
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url() -> str:
+    """app.py served on a free loopback port for the whole session (one process: the registry is shared)."""
+    import app
+
+    url = app.launch("127.0.0.1", free_port(), block=False)
     yield url
     app.demo.close()
+
+
+@contextlib.contextmanager
+def served_app(folder: Path, **env: str) -> Iterator[str]:
+    """`python app.py` in its own process with `env` added (settings read at import, such as retention and
+    feedback), its work and Gradio folders in `folder`; yields its URL, stops it afterwards."""
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "ANONYMISER_WORK_DIR": str(folder / "work"), "GRADIO_TEMP_DIR": str(folder / "gradio"),
+           "GRADIO_ANALYTICS_ENABLED": "False", **env}
+    log = folder / "app.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-downloads"], cwd=ROOT,
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 300  # import, load and warm the detectors on a busy machine
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start; its log:\n{log.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}config", timeout=5).status_code == 200:
+                    break
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def ui_inputs(url: str) -> dict[str, list]:
+    """Each named event's inputs as the page starts, State inputs left out (the client fills them): the UI's
+    events are undocumented, so gradio_client does not know their defaults."""
+    import httpx
+
+    config = httpx.get(f"{url}config", timeout=30).json()
+    components = {c["id"]: c for c in config["components"]}
+    return {dep["api_name"]: [components[i]["props"].get("value") for i in dep["inputs"]
+                              if components[i]["type"] != "state"]
+            for dep in config["dependencies"] if dep.get("api_name")}
