@@ -47,17 +47,22 @@ def open_photo_and_turn_one_off(url: str, photo: Path) -> tuple[Client, dict[str
     return client, inputs, on[0]
 
 
+def tab_labels(config_components: list[dict]) -> set[str]:
+    return {c["props"].get("label") for c in config_components if c["type"] == "tabitem"}
+
+
 def test_the_consent_box_starts_unticked_and_says_what_is_stored(with_feedback):
     url, _ = with_feedback
     consent = [c["props"] for c in components(url) if c["props"].get("elem_id") == "consent"]
     assert len(consent) == 1 and consent[0]["value"] is False and consent[0]["info"] == CONSENT_TEXT
+    assert "Admin" in tab_labels(components(url))
 
 
 def test_feedback_and_admin_are_absent_unless_configured(app_url):
     """The session app runs without ANONYMISER_FEEDBACK_DIR and ANONYMISER_ADMIN_PASSWORD."""
     config = httpx.get(f"{app_url}config", timeout=30).json()
     assert not [c for c in config["components"] if c["props"].get("elem_id") == "consent"]
-    assert "Admin" not in {c["props"].get("label") for c in config["components"] if c["type"] == "tab"}
+    assert "Admin" not in tab_labels(config["components"]) and "Many photos" in tab_labels(config["components"])
     assert not {"feedback", "admin_list", "admin_delete", "admin_export"} & {
         d.get("api_name") for d in config["dependencies"]}
 
