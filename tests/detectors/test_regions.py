@@ -50,10 +50,11 @@ def test_nms_keeps_best_of_overlapping_boxes_per_label():
     r = Regions.merge([make([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], [0.5, 0.9, 0.4]),
                        Regions.create([[0, 0, 10, 10]], [0.3], "plate", "test")])
     kept = nms(r, 0.5)
-    assert sorted(zip(kept.labels.tolist(), [round(float(s), 2) for s in kept.scores])) == [
+    assert sorted(zip(kept.labels.tolist(), [round(float(s), 2) for s in kept.scores], strict=True)) == [
         ("face", 0.4), ("face", 0.9), ("plate", 0.3)]
 
 
 def test_iou_matrix_values():
-    iou = iou_matrix(np.array([[0, 0, 10, 10]], float), np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float))
+    others = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
+    iou = iou_matrix(np.array([[0, 0, 10, 10]], float), others)
     assert iou[0].tolist() == pytest.approx([1.0, 1 / 3, 0.0])
