@@ -38,8 +38,8 @@ def quality(result: dict) -> str:
             cells.append(share(hit["leaked"], hit["n"]) if hit else "not asked")
         rows.append([group, *cells])
     rows.append(["over-anonymisation", *(pct(run["over_anonymisation"]) for run in runs.values())])
-    rows.append(["wall time", *(f"{run['seconds']:.0f} s" for run in runs.values())])
-    parts.append("Leaked objects (of the labels each run asks for):\n\n" + table(headers, rows))
+    parts.append(f"Leaked objects (of the labels each run asks for; one pipeline pass, {result['seconds']:.0f} s):"
+                 "\n\n" + table(headers, rows))
     for name, run in runs.items():
         for kind, reason in run["unavailable"].items():
             parts.append(f"- {name}: `{kind}` unavailable: {reason}")
@@ -160,8 +160,8 @@ def speed(result: dict) -> str:
                      f"{ms(toggle['render'])} ms; model calls during re-renders: {toggle['model_calls']}.")
     rows = [[c["jobs"], c["images"], f"{c['seconds']:.1f} s", f"{c['images_per_s']:.2f}", c["summary"]]
             for c in result["cli"]]
-    parts.append("CLI over the set's images (`python -m anonymiser FOLDER --out DIR --jobs N`, default kinds; "
-                 "wall clock including start-up and model loading):\n\n"
+    parts.append("CLI over a folder of the set's images (`python -m anonymiser FOLDER --out DIR --jobs N`, default "
+                 "kinds; wall clock including start-up and model loading):\n\n"
                  + table(["--jobs", "images", "wall", "images/s", "CLI summary"], rows))
     return "\n\n".join(parts)
 
