@@ -84,8 +84,9 @@ def sweep(result: dict) -> str:
                      _speed_cell(p), "; ".join(p["violations"]) or "-", note])
     parts = ["Faces (RetinaFace; per scale: threshold curve at the default small threshold, then the small-face "
              "threshold at that scale's best threshold; then padding at the best point). Leaks are score.py's, "
-             "faces only rendered. Cost = pixels the network sees for one 1920x1080 photo (tiles included), "
-             "then the median RetinaFace time at the default threshold on the set's three largest images.",
+             "faces only rendered. Scales are capped by the detector's `max_pixels` as configured. Cost = pixels "
+             "the network sees for one 1920x1080 photo (counted), then the median RetinaFace time at the default "
+             "threshold on the set's three largest images.",
              table(["scales", "threshold", "small thr.", "padding", "faces >=16 px", "faces <16 px", "hard faces",
                     "over-anon.", "boxes", "cost", "targets missed", ""], rows)]
     for kind in ("plates", "text"):
