@@ -22,6 +22,7 @@ import gradio as gr
 from gradio_image_annotation import image_annotator
 
 from anonymiser.batch import anonymise_to_zip, output_name
+from anonymiser.detection_cache import DetectionCache, cache_key
 from anonymiser.feedback import (
     ADMIN_COLUMNS,
     ADMIN_PASSWORD_ENV,
@@ -70,10 +71,12 @@ OBJECTS = "objects"  # one threshold for every class picked in "Other objects"
 MAX_FILE_SIZE = "50mb"
 HEAVY = {"concurrency_id": "models", "concurrency_limit": 1}  # a detector run already uses both cores
 LIGHT_LIMIT = 2  # previews and toggles: one per core
+QUEUE_SIZE = int(os.environ.get("ANONYMISER_QUEUE_SIZE", 32))  # waiting requests beyond this are told to retry
 PRIVATE = "undocumented"  # UI events: callable (the benchmark times them) but no API docs and no MCP tool
 CSS = "#review img { cursor: crosshair; } .region-list { max-height: 18rem; overflow-y: auto; }"
 
 registry = default_registry()
+detections = DetectionCache(seconds=KEEP_SECONDS)  # /anonymise after /detect on the same photo detects once
 feedback_store = store_from_env()  # None: no feedback section
 ADMIN = feedback_store is not None and bool(os.environ.get(ADMIN_PASSWORD_ENV))  # no password set: no admin tab
 KINDS = list(registry.config["kinds"])
@@ -394,8 +397,9 @@ def detect(image: str, kinds: str = ",".join(DEFAULT_KINDS), thresholds: str = "
         settings = Settings.create(kinds or None, parse_thresholds(thresholds))
         for kind in settings.kinds:
             resolve(kind, registry)
-        image_data = load_image(read_upload(image))
-        result = run_detection(image_data, settings, registry)
+        data = read_upload(image)
+        image_data = load_image(data)
+        result = detections.get_or_run(cache_key(data, settings), lambda: run_detection(image_data, settings, registry))
     except (ImageError, ValueError) as exc:
         raise user_error(exc) from None
     rows = result.regions.to_json()
@@ -425,8 +429,10 @@ def anonymise(image: str, kinds: str = ",".join(DEFAULT_KINDS), method: str = "a
         settings = Settings.create(kinds or None, style=Style(method or "auto", strength or "strong"))
         for kind in settings.kinds:
             resolve(kind, registry)
-        name = Path(image).name
-        outcome, _ = anonymise_checked(read_upload(image), settings, registry, source=name)
+        name, data = Path(image).name, read_upload(image)
+        detection = detections.get_or_run(cache_key(data, settings),
+                                          lambda: run_detection(load_image(data), settings, registry))
+        outcome, _ = anonymise_checked(data, settings, registry, source=name, detection=detection)
     except (ImageError, ValueError) as exc:
         raise user_error(exc) from None
     path = new_workdir() / output_name(name, outcome.extension)
@@ -612,7 +618,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True) -> str:
     """Start the server with the privacy-safe defaults; returns the local URL."""
     mcp = importlib.util.find_spec("mcp") is not None
-    demo.queue(default_concurrency_limit=LIGHT_LIMIT)
+    demo.queue(default_concurrency_limit=LIGHT_LIMIT, max_size=QUEUE_SIZE)
     chatter = io.StringIO()
     with contextlib.redirect_stdout(chatter):  # Gradio's banner; the lines that matter are printed below
         _, local_url, share_url = demo.launch(
