@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.evalset import DEFAULT_EVAL, load_eval
-from benchmarks.load_test import RssSampler, high_water_mb
+from benchmarks.load_test import RssSampler, distinct_photos, high_water_mb
 from benchmarks.speed import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,10 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="app-latency-") as folder:
         photos = prepare(load_eval(DEFAULT_EVAL), Path(folder))
-        return measure(photos["1920x1080"], photos["12 MP"], args.runs, args.users)
+        hd = distinct_photos(photos["1920x1080"], args.runs + 1, Path(folder))
+        return measure([path for path, _ in hd], photos["12 MP"], args.runs, args.users)
 
 
-def measure(hd: Path, twelve: Path, runs: int, users: int) -> int:
+def measure(hd: list[Path], twelve: Path, runs: int, users: int) -> int:
+    """`hd`: runs + 1 photos of distinct bytes (the first for the cold start), so /detect never answers from
+    the app's detection cache."""
     from gradio_client import Client, handle_file
 
     port = free_port()
@@ -126,9 +129,9 @@ def measure(hd: Path, twelve: Path, runs: int, users: int) -> int:
     try:
         wait_until_up(url, server)
         client = Client(url, verbose=False)
-        client.predict(handle_file(str(hd)), api_name="/detect")
+        client.predict(handle_file(str(hd[0])), api_name="/detect")
         cold = time.perf_counter() - start
-        answers = [timed(client.predict, handle_file(str(hd)), api_name="/detect") for _ in range(runs)]
+        answers = [timed(client.predict, handle_file(str(path)), api_name="/detect") for path in hd[1:runs + 1]]
         detect = [seconds for seconds, _ in answers]
         detectors = {name: statistics.median(a["timings_ms"][name] for _, a in answers)
                      for name in answers[0][1]["timings_ms"]}

@@ -143,11 +143,12 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"endpoints": rows, "errors": dict(errors.most_common(5))}
 
 
-def user_photos(photo: Path, users: int, folder: Path) -> list[tuple[Path, tuple[int, int]]]:
-    """One photo per user: `photo` with its `i` rightmost columns cut (user 0 gets `photo` itself)."""
+def distinct_photos(photo: Path, count: int, folder: Path) -> list[tuple[Path, tuple[int, int]]]:
+    """`count` photos of distinct bytes, so none is answered from the app's detection cache: `photo` with its
+    `i` rightmost columns cut (the first is `photo` itself)."""
     with Image.open(photo) as im:
         photos = [(photo, im.size)]
-        for i in range(1, users):
+        for i in range(1, count):
             variant = folder / f"{photo.stem}-{i}.jpg"
             cut = im.crop((0, 0, im.width - i, im.height))
             cut.convert("RGB").save(variant, quality=92)
@@ -167,7 +168,7 @@ def run_load(url: str, photo: Path, users: int, rounds: int = 1, max_seconds: fl
     results: list[dict[str, Any]] = []
     lock = threading.Lock()
     with tempfile.TemporaryDirectory(prefix="load-test-") as folder:
-        photos = user_photos(photo, users, Path(folder))
+        photos = distinct_photos(photo, users, Path(folder))
         start = time.monotonic()
         threads = [threading.Thread(target=user, args=(url, path, size, rounds, start + max_seconds,
                                                        Path(folder) / str(i), results, lock))

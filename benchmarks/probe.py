@@ -6,8 +6,10 @@
 
 Prints one JSON line: cold start (this module's import to the first result: imports, model loading and the
 first run), warm times of `repeats` further runs, and peak RSS (VmHWM). A pipeline probe times the product's
-`anonymise_bytes` (decode + detect + render + encode) on the file's bytes; with `toggle`, it then re-renders
-with one region switched off, counting model calls during those re-renders (there must be none).
+`anonymise_bytes` (decode + detect + render + encode) on the file's bytes; with `toggle`, it then switches one
+region off and times what follows, counting model calls meanwhile (there must be none): the app's toggle
+(`anonymiser.preview.draw`: the review picture and the anonymised preview, re-rendered on the photo's preview
+of at most 1280 px, as the app does on every click) and the full-size render the download gets.
 """
 from __future__ import annotations
 
@@ -88,7 +90,9 @@ class ModelCalls:
 
 def pipeline(spec: dict) -> dict:
     from anonymiser.pipeline import Settings, anonymise_bytes
+    from anonymiser.preview import downscaled, draw
     from anonymiser.render import render
+    from anonymiser.review import Review
     from detectors.registry import default_registry
 
     registry = default_registry()
@@ -112,9 +116,13 @@ def pipeline(spec: dict) -> dict:
         if selection.any():
             selection[selection.argmax()] = False  # the user switches the first selected region off
         pixels, regions = outcome.image.pixels, outcome.detection.regions
+        preview, scale = downscaled(pixels)  # made once, when the photo is opened
+        review = Review.from_detection(outcome.detection).with_selected_ids(regions.ids[selection])
         with ModelCalls() as calls:
-            times = timed(lambda: render(pixels, regions, selection, settings.style), spec["repeats"])
-        result["toggle"] = {"render": summary(times), "model_calls": calls.count, "regions": len(regions)}
+            app = timed(lambda: draw(preview, review, scale, settings.style), spec["repeats"])
+            full = timed(lambda: render(pixels, regions, selection, settings.style), spec["repeats"])
+        result["toggle"] = {"preview": summary(app), "preview_size": list(preview.shape[1::-1]),
+                            "render": summary(full), "model_calls": calls.count, "regions": len(regions)}
     return result
 
 

@@ -157,8 +157,11 @@ def speed(result: dict) -> str:
     parts += [f"- `{kind}` unavailable in the pipeline runs: {reason}" for kind, reason in unavailable.items()]
     toggle = result.get("toggle")
     if toggle:
-        parts.append(f"Re-render after a toggle at 12 MP ({toggle['regions']} regions, one switched off): "
-                     f"{ms(toggle['render'])} ms; model calls during re-renders: {toggle['model_calls']}.")
+        size = "x".join(map(str, toggle["preview_size"]))
+        parts.append(f"Re-render after a toggle at 12 MP ({toggle['regions']} regions, one switched off): the app's "
+                     f"review picture and anonymised preview ({size}) {ms(toggle['preview'])} ms; the full-size "
+                     f"render for the download {ms(toggle['render'])} ms; model calls during re-renders: "
+                     f"{toggle['model_calls']}.")
     rows = [[c["jobs"], c["images"], f"{c['seconds']:.1f} s", f"{c['images_per_s']:.2f}", c["summary"]]
             for c in result["cli"]]
     parts.append("CLI over a folder of the set's images (`python -m anonymiser FOLDER --out DIR --jobs N`, default "

