@@ -1,14 +1,15 @@
 """Licence plates without a plate model: plate-shaped text on vehicles.
 
 No plate detector ships under a usable licence, so plates are built from two detectors of the registry:
-vehicles from the COCO detector, and text from the text detector (which must take a `scale` keyword) run
-on each vehicle's crop enlarged to `crop_side` px: at the scale of a street photo most plates are 15-40 px
-wide and the text model needs them far larger (on the dev set, crops of 640 / 800 / 960 px found 42 / 44 /
-48 of 49 plates). Text is kept as a plate when it is plate-shaped (aspect ratio), its centre lies below the
-vehicle's top part and it is small relative to the vehicle. Two-line plates (common on motorbikes) come out
-of the text model as two lines and are joined first. Plate-shaped text found on the whole image is added,
-with a lower score, for vehicles the COCO detector misses. At most `max_vehicles` vehicles are searched,
-largest first, so the time per image stays bounded (each crop costs about one text pass on a 960 px image).
+vehicles from the COCO detector, and text from the text detector (which must take the keywords `scale`, one
+pass at that scale, and `detail`, False for no detail pass) run on each vehicle's crop enlarged to
+`crop_side` px: at the scale of a street photo most plates are 15-40 px wide and the text model needs them
+far larger (on the dev set, crops of 640 / 800 / 960 px found 42 / 44 / 48 of 49 plates). Text is kept as a
+plate when it is plate-shaped (aspect ratio), its centre lies below the vehicle's top part and it is small
+relative to the vehicle. Two-line plates (common on motorbikes) come out of the text model as two lines and
+are joined first. Plate-shaped text found on the whole image is added, with a lower score, for vehicles the
+COCO detector misses. At most `max_vehicles` vehicles are searched, largest first, so the time per image
+stays bounded (each crop costs about one text pass on a 960 px image).
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ class Plates:
         return Regions.create(boxes[keep], found.scores[keep], "plate", "plates")
 
     def _text(self, image: np.ndarray, floor: float, scale: float | None = None) -> Regions:
-        found = self.text.detect(image, floor, scale=scale)
+        found = self.text.detect(image, floor, scale=scale, detail=False)
         return found[found.scores >= floor]
 
 

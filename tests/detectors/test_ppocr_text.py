@@ -102,3 +102,26 @@ def test_scale_override_enlarges_small_text(eval_image, annotations, text):
 
 def test_blank_image_has_no_text(text):
     assert len(text.detect(np.full((480, 640, 3), 200, np.uint8), 0.6)) == 0
+
+
+def test_the_detail_pass_finds_small_lines_in_a_large_photo(eval_image, annotations, text):
+    """ocv_imageTextN shrunk to 60% in the middle of a 2400x1600 page: the whole-image pass (at 1024 px) sees
+    its lines 3-4 px high; the tiled detail pass (at 4 MP, 1.02x) finds them."""
+    small = cv2.resize(eval_image("ocv_imageTextN.png"), None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+    page = np.full((1600, 2400, 3), 255, np.uint8)
+    page[800:800 + small.shape[0], 1200:1200 + small.shape[1]] = small
+    truth = gt_boxes(annotations["ocv_imageTextN.png"], "text") * 0.6 + [1200, 800, 1200, 800]
+    hits = {}
+    for detail in (False, True):
+        found = text.detect(page, 0.6, detail=detail)
+        hits[detail] = found_by(truth, found[text.accepts(found, 0.6)].boxes).sum()
+    assert hits[True] >= 0.8 * len(truth) and hits[True] > hits[False], hits
+
+
+def test_the_same_line_found_twice_is_kept_once_and_a_word_inside_it_is_dropped():
+    from detectors.ppocr_text import without_repeats
+    from detectors.regions import Regions
+
+    line, again, word, below = [10, 10, 200, 30], [11, 10, 201, 31], [20, 12, 60, 28], [10, 40, 200, 60]
+    found = Regions.create([again, line, word, below], [0.7, 0.8, 0.5, 0.6], "text", "ppocr_text")
+    assert without_repeats(found).boxes.tolist() == [line, below]
