@@ -34,7 +34,10 @@ class Style:
     strength: str = "strong"
     colour: tuple[int, int, int] = (0, 0, 0)
     shape: str = "auto"
-    padding: float = 0.1  # fraction of the box's width/height added on each side
+    # Fraction of the box's width/height added on each side. Dev set, default run (faces + plates), hard faces
+    # leaked / over-anonymisation: 0.1 5/41, 1.8%; 0.2 3/41, 2.1%; 0.3 2/41, 2.6%. 0.2, because padding applies
+    # to every kind (a person's box, a plate's fill) and the sweep renders faces only.
+    padding: float = 0.2
 
     def __post_init__(self) -> None:
         for value, allowed, what in ((self.method, METHODS, "method"), (self.strength, STRENGTHS, "strength"),
