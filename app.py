@@ -76,7 +76,7 @@ PRIVATE = "undocumented"  # UI events: callable (the benchmark times them) but n
 CSS = "#review img { cursor: crosshair; } .region-list { max-height: 18rem; overflow-y: auto; }"
 
 registry = default_registry()
-detections = DetectionCache(seconds=KEEP_SECONDS)  # /anonymise after /detect on the same photo detects once
+detections = DetectionCache(max(64, 2 * QUEUE_SIZE), KEEP_SECONDS)  # /anonymise after /detect: detected once
 feedback_store = store_from_env()  # None: no feedback section
 ADMIN = feedback_store is not None and bool(os.environ.get(ADMIN_PASSWORD_ENV))  # no password set: no admin tab
 KINDS = list(registry.config["kinds"])

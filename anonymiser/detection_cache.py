@@ -1,9 +1,11 @@
 """The last few detections, by photo content and detection settings.
 
 The documented API flow is /detect (look at the regions) then /anonymise (get the image) on the same photo;
-without this the second call would run every detector again, doubling the server's load. Only regions are
-kept (no pixels), for at most `seconds` (the uploads' time-to-live) and at most `size` photos; a result with
-an unavailable detector is not kept, so a model that finishes loading is used on the next call.
+without this the second call would run every detector again, doubling the server's load. Only boxes, scores
+and shapes are kept (no pixels), a few kB per photo, for at most `seconds` (the uploads' time-to-live) and at
+most `size` photos: enough for every request the queue lets wait, or a burst of users evicts its own
+detections before their /anonymise comes. Not kept: a result with an unavailable detector (a model that
+finishes loading is used on the next call) and one with pixel masks (megabytes each, at full size).
 """
 from __future__ import annotations
 
@@ -25,20 +27,20 @@ def cache_key(data: bytes, settings: Settings) -> str:
 
 
 class DetectionCache:
-    def __init__(self, size: int = 8, seconds: float = 1800) -> None:
+    def __init__(self, size: int = 64, seconds: float = 1800) -> None:
         self.size, self.seconds = size, seconds
         self.entries: OrderedDict[str, tuple[float, DetectionResult]] = OrderedDict()
         self.lock = threading.Lock()
 
     def get_or_run(self, key: str, run: Callable[[], DetectionResult]) -> DetectionResult:
-        """The kept result for `key` if it is fresh, else `run()` (kept when every detector ran)."""
+        """The kept result for `key` if it is fresh, else `run()` (kept when every detector ran, masks aside)."""
         with self.lock:
             self.forget_expired()
             if key in self.entries:
                 self.entries.move_to_end(key)
                 return self.entries[key][1]
         result = run()  # outside the lock: detectors have their own
-        if not result.unavailable:
+        if not result.unavailable and all(mask is None for mask in result.regions.masks):
             with self.lock:
                 self.entries[key] = (time.monotonic(), result)
                 while len(self.entries) > self.size:

@@ -1,5 +1,6 @@
 """The detection cache: one detector run per photo and settings, bounded in count and time."""
 import numpy as np
+import pytest
 
 from anonymiser.detection_cache import DetectionCache, cache_key
 from anonymiser.pipeline import Settings
@@ -7,12 +8,12 @@ from detectors.engine import DetectionResult
 from detectors.regions import Regions
 
 
-def counting_run(unavailable: dict[str, str] | None = None):
+def counting_run(unavailable: dict[str, str] | None = None, masks: list | None = None):
     calls = []
 
     def run() -> DetectionResult:
         calls.append(1)
-        regions = Regions.create(np.array([[0, 0, 10, 10]], np.float32), [0.9], ["face"], "retinaface")
+        regions = Regions.create(np.array([[0, 0, 10, 10]], np.float32), [0.9], ["face"], "retinaface", masks=masks)
         return DetectionResult(regions, np.array([True]), unavailable=dict(unavailable or {}))
 
     return run, calls
@@ -32,8 +33,10 @@ def test_a_second_call_with_the_same_key_does_not_run_the_detectors():
     assert cache.get_or_run("k", run) is first and len(calls) == 1
 
 
-def test_results_with_an_unavailable_detector_are_not_kept():
-    cache, (run, calls) = DetectionCache(), counting_run({"silhouettes": "downloading"})
+@pytest.mark.parametrize("unavailable, masks", [({"silhouettes": "downloading"}, None),
+                                               ({}, [np.ones((10, 10), bool)])])
+def test_results_with_an_unavailable_detector_or_with_masks_are_not_kept(unavailable, masks):
+    cache, (run, calls) = DetectionCache(), counting_run(unavailable, masks)
     cache.get_or_run("k", run)
     cache.get_or_run("k", run)
     assert len(calls) == 2
