@@ -105,8 +105,8 @@ def wait_for_outputs(out: Path, count: int, process: subprocess.Popen, timeout: 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "kill", "kill-9"])
 def test_an_interrupted_run_leaves_whole_files_and_resumes(tmp_path, stop):
-    count = 40
-    inputs = make_folder(tmp_path / "in", count, (480, 360), "JPEG")
+    count = 40  # 1280x960: the run takes seconds, so the signal cannot arrive after the last image (CI saw that)
+    inputs = make_folder(tmp_path / "in", count, (1280, 960), "JPEG")
     out = tmp_path / "out"
     first = start(tmp_path / "in", out)
     wait_for_outputs(out, 3, first)
