@@ -429,10 +429,8 @@ def anonymise(image: str, kinds: str = ",".join(DEFAULT_KINDS), method: str = "a
         settings = Settings.create(kinds or None, style=Style(method or "auto", strength or "strong"))
         for kind in settings.kinds:
             resolve(kind, registry)
-        name, data = Path(image).name, read_upload(image)
-        detection = detections.get_or_run(cache_key(data, settings),
-                                          lambda: run_detection(load_image(data), settings, registry))
-        outcome, _ = anonymise_checked(data, settings, registry, source=name, detection=detection)
+        name = Path(image).name
+        outcome, _ = anonymise_checked(read_upload(image), settings, registry, source=name, cache=detections)
     except (ImageError, ValueError) as exc:
         raise user_error(exc) from None
     path = new_workdir() / output_name(name, outcome.extension)

@@ -15,9 +15,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from anonymiser.pipeline import Settings
 from detectors.engine import DetectionResult
+
+if TYPE_CHECKING:
+    from anonymiser.pipeline import Settings
 
 
 def cache_key(data: bytes, settings: Settings) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from anonymiser.detection_cache import DetectionCache, cache_key
 from anonymiser.images import LoadedImage, encode_image, load_image, output_format
 from anonymiser.render import render, selection_mask
 from anonymiser.report import build_report
@@ -46,11 +47,13 @@ def run_detection(image: LoadedImage, settings: Settings, registry: Registry) ->
 
 
 def anonymise_bytes(data: bytes, settings: Settings = Settings(), registry: Registry | None = None,
-                    selection: Any = None, source: str = "", detection: DetectionResult | None = None) -> Outcome:
+                    selection: Any = None, source: str = "", detection: DetectionResult | None = None,
+                    cache: DetectionCache | None = None) -> Outcome:
     """Decode, detect, render the default selection (or `selection`), encode without metadata, report.
 
     `detection` skips the detectors: the app passes the regions the user reviewed (boxes in the pixels of
-    the EXIF-oriented image). Raises anonymiser.images.ImageError for unusable input (the message is for the user).
+    the EXIF-oriented image); `cache` answers for a photo detected before with the same settings.
+    Raises anonymiser.images.ImageError for unusable input (the message is for the user).
     """
     registry = registry or default_registry()
     timings: dict[str, float] = {}
@@ -59,7 +62,12 @@ def anonymise_bytes(data: bytes, settings: Settings = Settings(), registry: Regi
     fmt = output_format(settings.format, image.format)
     timings["decode_ms"] = ms_since(start)
     start = time.perf_counter()
-    found = detection if detection is not None else run_detection(image, settings, registry)
+    if detection is not None:
+        found = detection
+    elif cache is not None:
+        found = cache.get_or_run(cache_key(data, settings), lambda: run_detection(image, settings, registry))
+    else:
+        found = run_detection(image, settings, registry)
     timings["detect_ms"] = ms_since(start)
     chosen = found.selected if selection is None else selection_mask(found.regions, selection)
     start = time.perf_counter()

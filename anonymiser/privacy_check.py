@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from anonymiser.detection_cache import DetectionCache
 from anonymiser.pipeline import Outcome, Settings, anonymise_bytes
 from anonymiser.style import Style
 from detectors.engine import DetectionResult, detect
@@ -95,10 +96,11 @@ def overlap_share(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 def anonymise_checked(data: bytes, settings: Settings, registry: Registry, source: str = "",
-                      detection: DetectionResult | None = None) -> tuple[Outcome, PrivacyCheck]:
-    """`anonymise_bytes` (with the reviewed `detection`, if given) followed by the privacy check, whose result
-    joins the report under "privacy_check"."""
-    outcome = anonymise_bytes(data, settings, registry, source=source, detection=detection)
+                      detection: DetectionResult | None = None,
+                      cache: DetectionCache | None = None) -> tuple[Outcome, PrivacyCheck]:
+    """`anonymise_bytes` (with the reviewed `detection` or the `cache`, if given) followed by the privacy check,
+    whose result joins the report under "privacy_check"."""
+    outcome = anonymise_bytes(data, settings, registry, source=source, detection=detection, cache=cache)
     selected = np.asarray([row["selected"] for row in outcome.report["regions"]], bool)
     check = check_output(outcome.output, outcome.detection.regions, selected, registry, settings.thresholds,
                          settings.style)

@@ -61,9 +61,10 @@ class PPOCRText:
         h, w = image.shape[:2]
         if scale is not None:
             return self._pass(image, scale, floor)
-        found = self._pass(image, min(self.max_upscale, self.max_side / max(h, w)), floor)
+        whole = min(self.max_upscale, self.max_side / max(h, w))
+        found = self._pass(image, whole, floor)
         detail = min(self.detail_scale, (self.detail_max_pixels / (h * w)) ** 0.5) if detail else 0.0
-        if detail <= 1.2 * min(self.max_upscale, self.max_side / max(h, w)):
+        if detail <= 1.2 * whole:  # not finer enough to see more
             return found
         parts = [found]
         side = round(self.detail_tile / detail)  # tiles of detail_tile network pixels, overlapping by a quarter

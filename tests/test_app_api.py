@@ -72,9 +72,11 @@ def test_anonymise_takes_kinds_method_and_strength(client, eval_dir):
 
 def test_anonymise_after_detect_on_the_same_photo_reuses_its_regions(client, eval_dir, monkeypatch):
     import app
+    from anonymiser import pipeline
 
-    real, runs = app.run_detection, []
-    monkeypatch.setattr(app, "run_detection", lambda *args: runs.append(1) or real(*args))
+    real, runs = pipeline.run_detection, []
+    for module in (app, pipeline):  # /detect calls it from the app, /anonymise from the pipeline
+        monkeypatch.setattr(module, "run_detection", lambda *args: runs.append(1) or real(*args))
     app.detections.entries.clear()
     photo = handle_file(str(eval_dir / "images" / "mpl_grace_hopper.jpg"))
     found = client.predict(photo, "faces", api_name="/detect")
@@ -83,6 +85,8 @@ def test_anonymise_after_detect_on_the_same_photo_reuses_its_regions(client, eva
     assert [r["box"] for r in report["regions"]] == [r["box"] for r in found["regions"]] != []
     client.predict(photo, "faces", "faces=0.41", api_name="/detect")  # other settings: detected again
     assert len(runs) == 2
+    client.predict(photo, "plates", api_name="/anonymise")  # not detected before: detected, once
+    assert len(runs) == 3
 
 
 def test_bad_input_gets_a_sentence_not_a_traceback(client, tmp_path):
