@@ -15,6 +15,7 @@ from anonymiser.detection_cache import DetectionCache
 from anonymiser.pipeline import Outcome, Settings, anonymise_bytes
 from anonymiser.style import Style
 from detectors.engine import DetectionResult, detect
+from detectors.geometry import inside
 from detectors.regions import Regions
 from detectors.registry import Registry
 
@@ -73,7 +74,7 @@ def explain(row: dict[str, Any], box: np.ndarray, regions: Regions, selected: np
             filled: np.ndarray) -> Finding | None:
     if not len(regions):
         return Finding(row, "not covered by any region", "")
-    share = overlap_share(box, regions.boxes)
+    share = inside(box, regions.boxes)[0]
     best = int(np.argmax(share))
     if share[best] < COVERED:
         return Finding(row, "not covered by any region", "")
@@ -83,16 +84,6 @@ def explain(row: dict[str, Any], box: np.ndarray, regions: Regions, selected: np
     if len(on):
         return Finding(row, "still detected after anonymisation", str(regions.ids[on[0]]))
     return Finding(row, "turned off", str(regions.ids[best]))
-
-
-def overlap_share(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Share of `box`'s area inside each of `boxes`."""
-    x0 = np.maximum(box[0], boxes[:, 0])
-    y0 = np.maximum(box[1], boxes[:, 1])
-    x1 = np.minimum(box[2], boxes[:, 2])
-    y1 = np.minimum(box[3], boxes[:, 3])
-    inter = (x1 - x0).clip(0) * (y1 - y0).clip(0)
-    return inter / max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-9)
 
 
 def anonymise_checked(data: bytes, settings: Settings, registry: Registry, source: str = "",

@@ -18,17 +18,17 @@ import time
 import numpy as np
 
 from benchmarks.evalset import DEFAULT_EVAL, gt_boxes, load_eval, read_rgb
-from detectors.regions import iou_matrix
+from detectors.geometry import inside, iou
 from detectors.registry import default_registry
 
 
-def matched_iou(gt: np.ndarray, boxes: np.ndarray, iou: float) -> np.ndarray:
-    """Which ground-truth boxes a detection matches at `iou` or more: greedy one-to-one, best pairs first."""
+def matched_iou(gt: np.ndarray, boxes: np.ndarray, least: float) -> np.ndarray:
+    """Which ground-truth boxes a detection matches at IoU `least` or more: greedy one-to-one, best pairs first."""
     hit = np.zeros(len(gt), dtype=bool)
     if not len(gt) or not len(boxes):
         return hit
-    overlaps = iou_matrix(gt, boxes)
-    gi, bi = np.nonzero(overlaps >= iou)
+    overlaps = iou(gt, boxes)
+    gi, bi = np.nonzero(overlaps >= least)
     used = np.zeros(len(boxes), dtype=bool)
     for k in np.argsort(-overlaps[gi, bi], kind="stable"):
         if not hit[gi[k]] and not used[bi[k]]:
@@ -40,13 +40,7 @@ def covered(gt: np.ndarray, boxes: np.ndarray, share: float = 0.9) -> np.ndarray
     """Which ground-truth boxes lie (`share` of their area) inside one of `boxes`."""
     if not len(gt) or not len(boxes):
         return np.zeros(len(gt), dtype=bool)
-    x0 = np.maximum(gt[:, None, 0], boxes[None, :, 0])
-    y0 = np.maximum(gt[:, None, 1], boxes[None, :, 1])
-    x1 = np.minimum(gt[:, None, 2], boxes[None, :, 2])
-    y1 = np.minimum(gt[:, None, 3], boxes[None, :, 3])
-    inside = (x1 - x0).clip(0) * (y1 - y0).clip(0)
-    area = ((gt[:, 2] - gt[:, 0]) * (gt[:, 3] - gt[:, 1]))[:, None]
-    return (inside / area >= share).any(1)
+    return (inside(gt, boxes) >= share).any(1)
 
 
 def parse_pairs(items: list[str]) -> dict[str, tuple[str, ...]]:
@@ -80,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             counts[kind, gt_label][0] += int((hit & ~hard).sum())
             counts[kind, gt_label][1] += int((~hard).sum())
             if kind == "recall" and len(mine):
-                near = iou_matrix(mine.boxes, gt).max(1) if len(gt) else np.zeros(len(mine))
+                near = iou(mine.boxes, gt).max(1) if len(gt) else np.zeros(len(mine))
                 false_positives += int((near < 0.3).sum())
     for (kind, gt_label), (hit, total) in counts.items():
         print(f"{gt_label} {kind:<10}{hit:>5}/{total:<5}{hit / max(total, 1):>8.1%}")

@@ -12,24 +12,23 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from detectors.base import BaseDetector
 from detectors.regions import Regions
 from detectors.registry import DetectorUnavailable, register_detector
 
 
 @register_detector("codes")
-class Codes:
+class Codes(BaseDetector):
     labels = ("qr", "barcode")
 
     def __init__(self, threshold: float, suggest: float, qr_margin: float, barcode_margin: float) -> None:
         if not hasattr(cv2, "barcode") or not hasattr(cv2, "QRCodeDetectorAruco"):
             raise DetectorUnavailable(f"OpenCV {cv2.__version__} lacks QRCodeDetectorAruco or the barcode module.")
+        self.suggest = suggest
         self.margins = {"qr": qr_margin, "barcode": barcode_margin}
 
     def versions(self) -> dict[str, str]:
         return {"code detectors": f"OpenCV {cv2.__version__} QRCodeDetectorAruco + barcode.BarcodeDetector"}
-
-    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
-        return regions.scores >= threshold
 
     def detect(self, image: np.ndarray, threshold: float) -> Regions:
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)

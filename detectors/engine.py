@@ -98,8 +98,7 @@ def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
         for kind in wanted:
             mine = found[np.isin(found.labels.astype(str), kind.labels)]
             threshold = threshold_of(kind, thresholds, registry)
-            suggest = registry.settings(name).get("suggest", 1.0)
-            mine = mine[detector.accepts(mine, threshold * suggest)]
+            mine = mine[detector.accepts(mine, threshold * detector.suggest)]
             parts.append(mine)
             selections.append(detector.accepts(mine, threshold))
     regions = Regions.merge(parts)

@@ -13,11 +13,13 @@ import math
 
 import numpy as np
 
-from detectors.regions import Regions, nms
+from detectors.base import BaseDetector
+from detectors.geometry import nms
+from detectors.regions import Regions
 from detectors.tiling import scaled_tiles
 
 
-class SizeAwareFaces:
+class SizeAwareFaces(BaseDetector):
     """Base of a face detector; a subclass sets `name` and implements `_run` on one padded crop."""
 
     name = ""
@@ -39,8 +41,11 @@ class SizeAwareFaces:
         needed = np.where(regions.widths < self.small_width, threshold * self.small_ratio, threshold)
         return regions.scores >= needed
 
+    def floor(self, threshold: float) -> float:
+        return min(threshold * self.small_ratio, threshold) * self.suggest
+
     def detect(self, image: np.ndarray, threshold: float) -> Regions:
-        floor = min(threshold * self.small_ratio, threshold) * self.suggest
+        floor = self.floor(threshold)
         parts = []
         height, width = image.shape[:2]
         budget = math.sqrt(self.max_pixels / (height * width)) if self.max_pixels else math.inf

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from detectors.regions import Regions
+from detectors.base import BaseDetector
 from detectors.registry import DetectorUnavailable
 
 NETWORK_TIMEOUT = 5.0  # seconds; a Hub that does not answer by then counts as no network
@@ -223,7 +221,7 @@ def use_torch_threads() -> None:
     torch.set_num_threads(TORCH_THREADS)
 
 
-class HubModel:
+class HubModel(BaseDetector):
     """Base of the detectors whose weights come from the Hub: registry hooks and the default selection.
 
     `availability` lets the registry list the detector without loading or downloading it; `download_progress`
@@ -248,5 +246,3 @@ class HubModel:
         use_torch_threads()
         return folder
 
-    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
-        return regions.scores >= threshold

@@ -65,7 +65,7 @@ class Mask2Former(HubModel):
             mask_score = (logits.sigmoid() * inside).flatten(1).sum(1) / (inside.flatten(1).sum(1) + 1e-6)
             scores = (classes * mask_score[:, None]).flatten()
             best = scores.topk(min(len(logits), len(scores)))  # at most one region per query on average
-            keep = best.values >= threshold * self.suggest
+            keep = best.values >= self.floor(threshold)
             boxes, kept_scores, labels, masks = [], [], [], []
             for score, index in zip(best.values[keep].tolist(), best.indices[keep].tolist(), strict=True):
                 query, label = divmod(index, classes.shape[1])

@@ -13,8 +13,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from detectors.geometry import nms
 from detectors.hub import HubModel, load_error, revision_of
-from detectors.regions import Regions, nms
+from detectors.regions import Regions
 from detectors.registry import register_detector
 
 
@@ -73,6 +74,6 @@ class Owlv2(HubModel):
         with torch.inference_mode():
             outputs = self.model(**inputs)
         found = self.processor.post_process_grounded_object_detection(
-            outputs, threshold=threshold * self.suggest, target_sizes=[(h, w)], text_labels=[phrases])[0]
+            outputs, threshold=self.floor(threshold), target_sizes=[(h, w)], text_labels=[phrases])[0]
         regions = Regions.create(found["boxes"].numpy(), found["scores"].numpy(), found["text_labels"], self.name)
         return nms(regions, self.nms_iou).clipped(w, h)

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.regions import Regions, nms
+from detectors.base import BaseDetector
+from detectors.geometry import inside, iou, nms
+from detectors.regions import Regions
 from detectors.registry import Detector, DetectorUnavailable, Registry, default_registry, register_detector
 
 VEHICLES = ("car", "bus", "truck", "motorcycle")
 
 
 @register_detector("plates")
-class Plates:
+class Plates(BaseDetector):
     labels = ("plate",)
 
     def __init__(self, threshold: float, suggest: float, registry: Registry | None = None,
@@ -53,11 +55,8 @@ class Plates:
         return {**self.vehicles.versions(), **self.text.versions(),
                 "plate model": "plate-shaped text on vehicles (no dedicated model)"}
 
-    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
-        return regions.scores >= threshold
-
     def detect(self, image: np.ndarray, threshold: float) -> Regions:
-        floor = threshold * self.suggest
+        floor = self.floor(threshold)
         h, w = image.shape[:2]
         parts = [self._on_vehicle(image, box, floor) for box in self.examined_vehicles(image)]
         scene = joined_lines(self._text(image, floor))
@@ -98,14 +97,11 @@ class Plates:
         return found[found.scores >= floor]
 
 
-def distinct(found: Regions, iou: float = 0.3, nested: float = 0.7) -> Regions:
+def distinct(found: Regions, same: float = 0.3, nested: float = 0.7) -> Regions:
     """Best-first suppression of overlaps, including a plate's line lying inside the whole plate's box."""
     order = np.argsort(-found.scores, kind="stable")
     boxes = found.boxes[order]
-    inter = (np.minimum(boxes[:, None, 2:], boxes[None, :, 2:]) - np.maximum(boxes[:, None, :2], boxes[None, :, :2]))
-    inter = inter.clip(0).prod(-1)
-    area = (boxes[:, 2:] - boxes[:, :2]).prod(-1)
-    clash = (inter / (area[:, None] + area[None, :] - inter) >= iou) | (inter / area[:, None] >= nested)
+    clash = (iou(boxes, boxes) >= same) | (inside(boxes, boxes) >= nested)
     keep: list[int] = []
     for i in range(len(order)):
         if not clash[i, keep].any():

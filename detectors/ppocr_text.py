@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pyclipper
 
+from detectors.base import BaseDetector
 from detectors.packaged import onnx_session, package_file
 from detectors.regions import Regions
 from detectors.registry import register_detector
@@ -29,7 +30,7 @@ CLIPPER_UNIT = 16  # pyclipper works on integers: offset kernels in 1/16 px so s
 
 
 @register_detector("ppocr_text")
-class PPOCRText:
+class PPOCRText(BaseDetector):
     labels = ("text",)
 
     def __init__(self, threshold: float, suggest: float, max_side: int = 1024, max_upscale: float = 2.0,
@@ -51,13 +52,10 @@ class PPOCRText:
     def versions(self) -> dict[str, str]:
         return {"text model": f"PP-OCRv5 mobile det ({PIP_NAME})"}
 
-    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
-        return regions.scores >= threshold
-
     def detect(self, image: np.ndarray, threshold: float, scale: float | None = None, detail: bool = True) -> Regions:
         """Text regions: a whole-image pass at `max_side`, plus the tiled detail pass (when configured and
         `detail`). `scale` replaces both by one pass at that scale (plates enlarge vehicle crops a lot)."""
-        floor = threshold * self.suggest
+        floor = self.floor(threshold)
         h, w = image.shape[:2]
         if scale is not None:
             return self._pass(image, scale, floor)

@@ -143,33 +143,3 @@ class Regions:
         return cls(np.asarray([r["box"] for r in rows], dtype=np.float32).reshape(-1, 4),
                    [r.get("score", 1.0) for r in rows], [r["label"] for r in rows],
                    [r.get("detector", "manual") for r in rows], [r.get("id", "") for r in rows], polys, [])
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of two (N,4) and (M,4) box arrays."""
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = (x1 - x0).clip(0) * (y1 - y0).clip(0)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
-def nms(regions: Regions, iou: float) -> Regions:
-    """Greedy non-maximum suppression per label, highest score first."""
-    if len(regions) < 2:
-        return regions
-    keep: list[int] = []
-    for label in np.unique(regions.labels.astype(str)):
-        idx = np.flatnonzero(regions.labels == label)
-        idx = idx[np.argsort(-regions.scores[idx], kind="stable")]
-        overlaps = iou_matrix(regions.boxes[idx], regions.boxes[idx])
-        alive = np.ones(len(idx), dtype=bool)
-        for j in range(len(idx)):
-            if alive[j]:
-                keep.append(int(idx[j]))
-                alive &= overlaps[j] <= iou
-    return regions[np.sort(np.asarray(keep, dtype=int))]
-

@@ -14,32 +14,15 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
-from detectors.regions import Regions
+from detectors.base import Detector
 
 CONFIG_PATH = Path(__file__).with_name("detectors.toml")
 
 
 class DetectorUnavailable(RuntimeError):
     """Raised by a detector's constructor when its model cannot be had; the message is one sentence."""
-
-
-class Detector(Protocol):
-    """What every detector provides. `image` is RGB uint8 (H, W, 3)."""
-
-    labels: tuple[str, ...]
-
-    def detect(self, image: np.ndarray, threshold: float) -> Regions:
-        """Regions scoring at least the suggestion floor for `threshold` (suggestions included)."""
-
-    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
-        """Which of its regions are selected by default at `threshold` (the rest are suggestions)."""
-
-    def versions(self) -> dict[str, str]:
-        """Model names and versions, for reports."""
 
 
 _FACTORIES: dict[str, Callable[..., Detector]] = {}

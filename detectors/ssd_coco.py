@@ -13,9 +13,11 @@ import threading
 import cv2
 import numpy as np
 
+from detectors.base import BaseDetector
 from detectors.coco_labels import COCO_IDS, COCO_LABELS
+from detectors.geometry import nms
 from detectors.packaged import package_file
-from detectors.regions import Regions, nms
+from detectors.regions import Regions
 from detectors.registry import DetectorUnavailable, register_detector
 from detectors.tiling import clear_of_seams, grid_windows
 
@@ -27,7 +29,7 @@ INPUT_SIZE = (300, 300)
 
 
 @register_detector("ssd_coco")
-class SsdCoco:
+class SsdCoco(BaseDetector):
     labels = COCO_LABELS
 
     def __init__(self, threshold: float, suggest: float, max_tiles: int, min_tile: int, overlap: float,
@@ -50,11 +52,8 @@ class SsdCoco:
     def versions(self) -> dict[str, str]:
         return {"object model": f"SSD MobileNet v2 COCO 2018-03-29 ({self.pip_name})"}
 
-    def accepts(self, regions: Regions, threshold: float) -> np.ndarray:
-        return regions.scores >= threshold
-
     def detect(self, image: np.ndarray, threshold: float) -> Regions:
-        floor = threshold * self.suggest
+        floor = self.floor(threshold)
         h, w = image.shape[:2]
         parts = [self._run(image, (0, 0, w, h), floor)]
         for window in grid_windows(w, h, self.max_tiles, self.min_tile, self.overlap):

@@ -56,14 +56,14 @@ def gt_boxes(record: dict, label: str, hard: bool | None = False) -> np.ndarray:
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
-def found_by(truth: np.ndarray, boxes: np.ndarray, iou: float = 0.3, cover: float = 0.7) -> np.ndarray:
-    """Which ground-truth boxes a detector found: IoU >= `iou` with one box, or >= `cover` of the box's area
+def found_by(truth: np.ndarray, boxes: np.ndarray, least_iou: float = 0.3, cover: float = 0.7) -> np.ndarray:
+    """Which ground-truth boxes a detector found: IoU >= `least_iou` with one box, or >= `cover` of the box's area
     under the union of boxes (text may come back as words where the truth is a line, or the reverse)."""
-    from detectors.regions import iou_matrix
+    from detectors.geometry import iou
 
     hit = np.zeros(len(truth), dtype=bool)
     for i, (x0, y0, x1, y1) in enumerate(np.floor(truth).astype(int)):
-        if len(boxes) and iou_matrix(truth[i:i + 1], boxes).max() >= iou:
+        if len(boxes) and iou(truth[i:i + 1], boxes).max() >= least_iou:
             hit[i] = True
             continue
         grid = np.zeros((max(y1 - y0, 1), max(x1 - x0, 1)), dtype=bool)

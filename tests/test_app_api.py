@@ -11,7 +11,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from anonymiser.images import load_image
-from detectors.regions import iou_matrix
+from detectors.geometry import iou
 from tests.conftest import gt_boxes
 
 
@@ -30,7 +30,7 @@ def test_detect_with_only_the_image_finds_the_face_in_the_oriented_photo(client,
     assert found["metadata_found"]["gps"] == "51.50000, -0.12500"
     selected = np.asarray([r["box"] for r in found["regions"] if r["selected"]], np.float32).reshape(-1, 4)
     truth = gt_boxes(annotations["mpl_grace_hopper.jpg"], "face", hard=None)
-    assert iou_matrix(truth, selected).max() > 0.5
+    assert iou(truth, selected).max() > 0.5
     assert {r["label"] for r in found["regions"]} <= {"face", "plate"}
 
 
@@ -58,7 +58,7 @@ def test_anonymise_with_only_the_image_covers_the_face_and_drops_all_metadata(cl
     assert changed[:, :100].mean() < 0.001  # the flag on the left is only re-encoded
     assert report["metadata_removed"]["gps"]
     for finding in report["privacy_check"]["findings"]:  # the mosaic's blob may still look like a face: said so
-        if iou_matrix(np.asarray([face["box"]], np.float32), np.asarray([finding["box"]], np.float32))[0, 0] > 0.3:
+        if iou(np.asarray([face["box"]], np.float32), np.asarray([finding["box"]], np.float32))[0, 0] > 0.3:
             assert (finding["reason"], finding["region_id"]) == ("still detected after anonymisation", face["id"])
     assert report["style"]["method"] == "auto" and report["kinds"] == ["faces", "plates"]
 

@@ -5,8 +5,8 @@ import pytest
 
 from detectors.centerface import MODEL, PACKAGE, PIP_NAME, dynamic_model
 from detectors.engine import detect
+from detectors.geometry import iou
 from detectors.packaged import package_file
-from detectors.regions import iou_matrix
 from detectors.registry import DetectorUnavailable, Registry, load_config
 from tests.conftest import gt_boxes
 
@@ -39,7 +39,7 @@ def test_finds_every_clear_face(name, eval_image, annotations, centerface):
     faces = result.regions[result.selected]
     truth = gt_boxes(annotations[name], "face")
     assert len(truth)
-    best = iou_matrix(truth, faces.boxes).max(axis=1) if len(faces) else np.zeros(len(truth))
+    best = iou(truth, faces.boxes).max(axis=1) if len(faces) else np.zeros(len(truth))
     assert (best >= 0.5).all(), f"missed faces {truth[best < 0.5].tolist()}"
     assert set(faces.detectors) == {"centerface"} and set(faces.labels) == {"face"}
 
@@ -51,7 +51,7 @@ def test_small_faces_pasted_into_a_street(eval_image, annotations, centerface):
     image = eval_image(name)
     found = centerface.get("centerface").detect(image, 0.2)
     found = found[centerface.get("centerface").accepts(found, 0.2)]
-    recall = (iou_matrix(truth, found.boxes).max(axis=1) >= 0.5).mean() if len(found) else 0.0
+    recall = (iou(truth, found.boxes).max(axis=1) >= 0.5).mean() if len(found) else 0.0
     assert recall >= 0.9, recall
     h, w = image.shape[:2]
     assert (found.boxes[:, :2] >= 0).all() and (found.boxes[:, 2] <= w).all() and (found.boxes[:, 3] <= h).all()
@@ -65,7 +65,7 @@ def test_tiles_and_scales_agree_with_one_pass(eval_image, annotations):
     tiled = centerface_registry(scales=[0.5], max_side=640, tile=480).get("centerface")
     found = tiled.detect(eval_image(name), 0.2)
     found = found[tiled.accepts(found, 0.2)]
-    assert (iou_matrix(truth, found.boxes).max(axis=1) >= 0.5).all()
+    assert (iou(truth, found.boxes).max(axis=1) >= 0.5).all()
 
 
 def test_blank_image_gives_no_selected_face(centerface):

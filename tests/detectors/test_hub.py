@@ -14,7 +14,7 @@ from huggingface_hub import constants as hub_constants  # imported now, before a
 
 from detectors import hub
 from detectors.engine import detect
-from detectors.regions import iou_matrix
+from detectors.geometry import iou
 from detectors.registry import DetectorUnavailable
 from tests.conftest import ROOT, gt_boxes
 from tests.detectors.conftest import registry_with
@@ -51,7 +51,7 @@ def test_hub_plumbing_offline_failure_is_one_clear_sentence(monkeypatch, eval_im
     assert result.unavailable["prompt"] == reason and one_sentence(result.unavailable["silhouettes"])
     faces = result.regions[result.regions.labels == "face"]
     truth = gt_boxes(annotations["ultra_zidane.jpg"], "face")
-    assert len(truth) and (iou_matrix(truth, faces.boxes).max(axis=1) > 0.4).all()
+    assert len(truth) and (iou(truth, faces.boxes).max(axis=1) > 0.4).all()
     assert registry.status("retinaface").state == "ready"
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from detectors.engine import detect
-from detectors.regions import iou_matrix
+from detectors.geometry import iou
 from detectors.registry import DetectorUnavailable, Registry, load_config
 from tests.conftest import found_by, gt_boxes
 
@@ -30,20 +30,21 @@ def test_finds_the_plate_of_a_close_up(name, eval_image, annotations, registry):
 
 
 def test_recall_in_street_scenes(eval_image, annotations, registry):
-    """Measured 8 of 8 non-hard plates (motorbikes, cars, a van) in these two dash-cam frames."""
+    """Measured 10 of 10 plates (motorbikes, cars, a van, and since 2026-12-03 the registration numbers painted
+    on trucks and vans) in these two dash-cam frames."""
     hits = total = 0
     for name in STREETS:
         truth = gt_boxes(annotations[name], "plate")
         hits += int(found_by(truth, selected_plates(eval_image(name), registry).boxes).sum())
         total += len(truth)
-    assert total == 8 and hits >= 6, f"{hits}/{total}"
+    assert total == 10 and hits >= 8, f"{hits}/{total}"
 
 
 def test_two_line_motorbike_plate_is_one_region(eval_image, annotations, registry):
     """litealpr_Hung_0060: the text model sees two lines; the plate must come back as one box."""
     truth = gt_boxes(annotations["litealpr_Hung_0060.png"], "plate")
     found = selected_plates(eval_image("litealpr_Hung_0060.png"), registry)
-    assert iou_matrix(truth, found.boxes).max() >= 0.5, found.boxes.tolist()
+    assert iou(truth, found.boxes).max() >= 0.5, found.boxes.tolist()
 
 
 def test_regions_lie_inside_the_image(eval_image, registry):

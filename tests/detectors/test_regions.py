@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from detectors.regions import Regions, iou_matrix, nms
+from detectors.geometry import iou, nms
+from detectors.regions import Regions
 
 
 def make(boxes, scores, label="face"):
@@ -56,5 +57,5 @@ def test_nms_keeps_best_of_overlapping_boxes_per_label():
 
 def test_iou_matrix_values():
     others = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
-    iou = iou_matrix(np.array([[0, 0, 10, 10]], float), others)
-    assert iou[0].tolist() == pytest.approx([1.0, 1 / 3, 0.0])
+    overlaps = iou(np.array([[0, 0, 10, 10]], float), others)
+    assert overlaps[0].tolist() == pytest.approx([1.0, 1 / 3, 0.0])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from detectors.engine import detect
-from detectors.regions import iou_matrix
+from detectors.geometry import iou
 from tests.conftest import gt_boxes
 
 
@@ -14,7 +14,7 @@ def test_finds_every_clear_face(name, eval_image, annotations, registry):
     faces = result.regions[result.selected]
     truth = gt_boxes(annotations[name], "face")
     assert len(truth)
-    best = iou_matrix(truth, faces.boxes).max(axis=1)
+    best = iou(truth, faces.boxes).max(axis=1)
     assert (best >= 0.4).all(), f"missed faces {truth[best < 0.4].tolist()}"
 
 
@@ -43,7 +43,7 @@ def test_small_faces_pasted_into_a_street(eval_image, annotations, registry):
     truth = gt_boxes(annotations[name], "face")
     result = detect(eval_image(name), "faces", registry=registry)
     found = result.regions[result.selected]
-    recall = (iou_matrix(truth, found.boxes).max(axis=1) >= 0.3).mean() if len(found) else 0.0
+    recall = (iou(truth, found.boxes).max(axis=1) >= 0.3).mean() if len(found) else 0.0
     assert recall >= 0.8, recall
 
 

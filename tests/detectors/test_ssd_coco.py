@@ -6,7 +6,7 @@ import pytest
 
 from detectors.coco_labels import COCO_IDS, COCO_LABELS
 from detectors.engine import detect, resolve
-from detectors.regions import iou_matrix
+from detectors.geometry import inside, iou
 from detectors.registry import DetectorUnavailable, Registry, load_config
 from tests.conftest import gt_boxes
 
@@ -15,15 +15,7 @@ VEHICLES = {"car", "bus", "truck", "motorcycle", "bicycle"}
 
 def inside_share(small: np.ndarray, big: np.ndarray) -> np.ndarray:
     """For each `small` box, the largest share of its area inside one of the `big` boxes."""
-    if not len(big):
-        return np.zeros(len(small))
-    x0 = np.maximum(small[:, None, 0], big[None, :, 0])
-    y0 = np.maximum(small[:, None, 1], big[None, :, 1])
-    x1 = np.minimum(small[:, None, 2], big[None, :, 2])
-    y1 = np.minimum(small[:, None, 3], big[None, :, 3])
-    inter = (x1 - x0).clip(0) * (y1 - y0).clip(0)
-    area = (small[:, 2] - small[:, 0]) * (small[:, 3] - small[:, 1])
-    return (inter / area[:, None]).max(axis=1)
+    return inside(small, big).max(axis=1) if len(big) else np.zeros(len(small))
 
 
 def test_labels_are_the_80_coco_names():
@@ -39,7 +31,7 @@ def test_finds_every_clear_person(name, eval_image, annotations, registry):
     people = result.regions[result.selected]
     truth = gt_boxes(annotations[name], "person")
     assert len(truth)
-    best = iou_matrix(truth, people.boxes).max(axis=1) if len(people) else np.zeros(len(truth))
+    best = iou(truth, people.boxes).max(axis=1) if len(people) else np.zeros(len(truth))
     assert (best >= 0.5).all(), f"missed people {truth[best < 0.5].tolist()}"
     assert set(people.labels) == {"person"}
 
@@ -56,7 +48,7 @@ def test_windows_find_small_people_the_whole_image_pass_misses(eval_image, annot
 
     def recall(found):
         people = found[(found.labels == "person") & (found.scores >= 0.4)]
-        return (iou_matrix(truth, people.boxes).max(axis=1) >= 0.5).mean() if len(people) else 0.0
+        return (iou(truth, people.boxes).max(axis=1) >= 0.5).mean() if len(people) else 0.0
 
     assert recall(tiled.detect(image, 0.4)) >= 0.5 > recall(whole_only.detect(image, 0.4))
 
