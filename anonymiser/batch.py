@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from anonymiser.images import ImageError
-from anonymiser.pipeline import Settings
 from anonymiser.privacy_check import anonymise_checked
+from anonymiser.settings import Settings
 from detectors.registry import Registry
 
 

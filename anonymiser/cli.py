@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anonymiser.images import OUTPUT_FORMATS, ImageError, one_line, output_format, remove_stale_parts, write_atomic
-from anonymiser.pipeline import Settings, anonymise_bytes
-from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style, parse_colour
-from detectors.engine import resolve
+from anonymiser.pipeline import anonymise_bytes
+from anonymiser.settings import Settings
+from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style
 from detectors.registry import Registry, default_registry
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".jfif", ".ppm", ".pgm"}
@@ -55,18 +55,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def build_settings(args: argparse.Namespace, registry: Registry) -> Settings:
-    thresholds = {}
-    for item in args.threshold:
-        kind, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--threshold takes KIND=VALUE, got {item!r}")
-        thresholds[kind.strip()] = float(value)
-    settings = Settings.create(args.detect, thresholds,
-                               Style(args.method, args.strength, parse_colour(args.colour), args.shape, args.padding),
-                               args.format, args.prompt)
-    for kind in settings.kinds:
-        resolve(kind, registry)  # unknown kinds fail before any file is touched
-    return settings
+    """Unknown kinds and bad thresholds fail here, before any file is touched."""
+    return Settings.parse(args.detect, args.threshold, prompt=args.prompt, method=args.method,
+                          strength=args.strength, colour=args.colour, shape=args.shape, padding=args.padding,
+                          format=args.format, registry=registry)
 
 
 def collect(inputs: list[Path]) -> tuple[list[Job], list[str]]:

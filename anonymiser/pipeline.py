@@ -3,32 +3,18 @@ report), so the CLI, the app and a distributed engine (e.g. Ray Data's map over 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from anonymiser.detection_cache import DetectionCache, cache_key
 from anonymiser.images import LoadedImage, encode_image, load_image, output_format
 from anonymiser.render import render, selection_mask
 from anonymiser.report import build_report
-from anonymiser.style import Style
-from detectors.engine import DEFAULT_KINDS, DetectionResult, detect, parse_kinds
+from anonymiser.settings import Settings
+from detectors.engine import DetectionResult, detect
 from detectors.registry import Registry, default_registry
-
-
-@dataclass(frozen=True)
-class Settings:
-    kinds: tuple[str, ...] = DEFAULT_KINDS
-    thresholds: dict[str, float] = field(default_factory=dict)
-    style: Style = Style()
-    format: str = "same"
-    prompt: str | None = None
-
-    @classmethod
-    def create(cls, kinds: Any = None, thresholds: dict[str, float] | None = None, style: Style | None = None,
-               format: str = "same", prompt: str | None = None) -> Settings:
-        return cls(tuple(parse_kinds(kinds)), dict(thresholds or {}), style or Style(), format, prompt or None)
 
 
 @dataclass
@@ -46,13 +32,17 @@ def run_detection(image: LoadedImage, settings: Settings, registry: Registry) ->
     return detect(image.rgb, settings.kinds, settings.thresholds, registry, **kwargs)
 
 
+DetectFn = Callable[[bytes, LoadedImage], DetectionResult]  # (file bytes, decoded image) -> regions
+
+
 def anonymise_bytes(data: bytes, settings: Settings = Settings(), registry: Registry | None = None,
                     selection: Any = None, source: str = "", detection: DetectionResult | None = None,
-                    cache: DetectionCache | None = None) -> Outcome:
+                    detect_with: DetectFn | None = None, seed: int | None = None) -> Outcome:
     """Decode, detect, render the default selection (or `selection`), encode without metadata, report.
 
     `detection` skips the detectors: the app passes the regions the user reviewed (boxes in the pixels of
-    the EXIF-oriented image); `cache` answers for a photo detected before with the same settings.
+    the EXIF-oriented image); `detect_with` replaces the detectors' run (the app answers from its cache of
+    recent detections). `seed` makes the mosaic's noise reproducible (default: fresh randomness).
     Raises anonymiser.images.ImageError for unusable input (the message is for the user).
     """
     registry = registry or default_registry()
@@ -64,14 +54,14 @@ def anonymise_bytes(data: bytes, settings: Settings = Settings(), registry: Regi
     start = time.perf_counter()
     if detection is not None:
         found = detection
-    elif cache is not None:
-        found = cache.get_or_run(cache_key(data, settings), lambda: run_detection(image, settings, registry))
+    elif detect_with is not None:
+        found = detect_with(data, image)
     else:
         found = run_detection(image, settings, registry)
     timings["detect_ms"] = ms_since(start)
     chosen = found.selected if selection is None else selection_mask(found.regions, selection)
     start = time.perf_counter()
-    output = render(image.pixels, found.regions, chosen, settings.style)
+    output = render(image.pixels, found.regions, chosen, settings.style, seed=seed)
     timings["render_ms"] = ms_since(start)
     start = time.perf_counter()
     encoded = encode_image(output, fmt, grey=image.grey)

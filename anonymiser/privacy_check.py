@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from anonymiser.detection_cache import DetectionCache
-from anonymiser.pipeline import Outcome, Settings, anonymise_bytes
+from anonymiser.pipeline import DetectFn, Outcome, anonymise_bytes
+from anonymiser.settings import Settings
 from anonymiser.style import Style
 from detectors.engine import DetectionResult, detect
 from detectors.geometry import inside
@@ -88,10 +88,10 @@ def explain(row: dict[str, Any], box: np.ndarray, regions: Regions, selected: np
 
 def anonymise_checked(data: bytes, settings: Settings, registry: Registry, source: str = "",
                       detection: DetectionResult | None = None,
-                      cache: DetectionCache | None = None) -> tuple[Outcome, PrivacyCheck]:
-    """`anonymise_bytes` (with the reviewed `detection` or the `cache`, if given) followed by the privacy check,
-    whose result joins the report under "privacy_check"."""
-    outcome = anonymise_bytes(data, settings, registry, source=source, detection=detection, cache=cache)
+                      detect_with: DetectFn | None = None) -> tuple[Outcome, PrivacyCheck]:
+    """`anonymise_bytes` (with the reviewed `detection` or `detect_with`, if given) followed by the privacy
+    check, whose result joins the report under "privacy_check"."""
+    outcome = anonymise_bytes(data, settings, registry, source=source, detection=detection, detect_with=detect_with)
     selected = np.asarray([row["selected"] for row in outcome.report["regions"]], bool)
     check = check_output(outcome.output, outcome.detection.regions, selected, registry, settings.thresholds,
                          settings.style)

@@ -9,15 +9,22 @@ from anonymiser import __version__
 
 if TYPE_CHECKING:
     from anonymiser.images import LoadedImage
-    from anonymiser.pipeline import Settings
+    from anonymiser.settings import Settings
     from detectors.engine import DetectionResult
+    from detectors.regions import Regions
+
+
+def region_rows(regions: Regions, selected: np.ndarray) -> list[dict[str, Any]]:
+    """The regions as JSON rows, each with `selected` (false for suggestions and regions turned off)."""
+    rows = regions.to_json()
+    for row, on in zip(rows, selected, strict=True):
+        row["selected"] = bool(on)
+    return rows
 
 
 def build_report(source: str, image: LoadedImage, found: DetectionResult, selected: np.ndarray,
                  settings: Settings, fmt: str, timings: dict[str, float]) -> dict[str, Any]:
-    rows = found.regions.to_json()
-    for row, on in zip(rows, selected, strict=True):
-        row["selected"] = bool(on)
+    rows = region_rows(found.regions, selected)
     height, width = image.pixels.shape[:2]
     labels = sorted({r["label"] for r in rows})
     return {

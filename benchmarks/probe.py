@@ -8,7 +8,7 @@ Prints one JSON line: cold start (this module's import to the first result: impo
 first run), warm times of `repeats` further runs, and peak RSS (VmHWM). A pipeline probe times the product's
 `anonymise_bytes` (decode + detect + render + encode) on the file's bytes; with `toggle`, it then switches one
 region off and times what follows, counting model calls meanwhile (there must be none): the app's toggle
-(`anonymiser.preview.draw`: the review picture and the anonymised preview, re-rendered on the photo's preview
+(`webapp.preview.draw`: the review picture and the anonymised preview, re-rendered on the photo's preview
 of at most 1280 px, as the app does on every click) and the full-size render the download gets.
 """
 from __future__ import annotations
@@ -89,15 +89,16 @@ class ModelCalls:
 
 
 def pipeline(spec: dict) -> dict:
-    from anonymiser.pipeline import Settings, anonymise_bytes
-    from anonymiser.preview import downscaled, draw
+    from anonymiser.pipeline import anonymise_bytes
     from anonymiser.render import render
-    from anonymiser.review import Review
+    from anonymiser.settings import Settings
     from detectors.registry import default_registry
+    from webapp.preview import downscaled, draw
+    from webapp.review import Review
 
     registry = default_registry()
     data = Path(spec["image"]).read_bytes()
-    settings = Settings.create(spec["kinds"])
+    settings = Settings.parse(spec["kinds"])
     outcome = anonymise_bytes(data, settings, registry)
     cold = (time.perf_counter() - START) * 1000
     steps: dict[str, list[float]] = {}

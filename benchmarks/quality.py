@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from anonymiser.images import encode_image, load_image
-from anonymiser.pipeline import Settings, anonymise_bytes
+from anonymiser.pipeline import anonymise_bytes
 from anonymiser.render import render
+from anonymiser.settings import Settings
 from benchmarks.evalset import EvalSet, load_scorer, read_rgb
 from benchmarks.metrics import LABELS, detector_scores, leak_rows, redetected
 from benchmarks.proxy import independent_face_detector
@@ -46,7 +47,7 @@ def anonymise_folders(evalset: EvalSet, out: Path, registry: Registry) -> dict:
     for folder in folders.values():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    settings = Settings.create(RUNS[ALL], format="png")
+    settings = Settings.parse(RUNS[ALL], format="png")
     kept = {name: [label for kind in kinds for label in resolve(kind, registry).labels] for name, kinds in RUNS.items()}
     pairs = [(resolve(kind, registry).detector, label) for kind in RUNS[ALL]
              for label in resolve(kind, registry).labels if label in LABELS]

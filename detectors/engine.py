@@ -17,7 +17,7 @@ from detectors.regions import Regions
 from detectors.registry import DetectorUnavailable, Registry, default_registry
 
 DEFAULT_KINDS = ("faces", "plates")
-PROMPT_KIND, PROMPT_DETECTOR = "prompt", "owlv2"  # what the user types runs the open-vocabulary detector
+PROMPT_KIND = "prompt"  # what the user types; the detector that reads it is named in detectors.toml [prompt]
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,14 @@ def resolve(kind: str, registry: Registry) -> Kind:
     raise ValueError(f"unknown kind {kind!r}; choose from {known}")
 
 
-def prompt_kind(prompt: str) -> Kind:
-    from detectors.owlv2 import prompt_phrases  # plain string parsing: no model is loaded here
+def prompt_phrases(prompt: str | None) -> list[str]:
+    """ "tattoo, logo,, ID card " -> ["tattoo", "logo", "ID card"] (order kept, duplicates dropped)."""
+    phrases = (p.strip() for p in (prompt or "").split(","))
+    return list(dict.fromkeys(p for p in phrases if p))
 
-    return Kind(PROMPT_KIND, PROMPT_DETECTOR, tuple(prompt_phrases(prompt)))
+
+def prompt_kind(prompt: str, registry: Registry) -> Kind:
+    return Kind(PROMPT_KIND, registry.prompt_detector(), tuple(prompt_phrases(prompt)))
 
 
 def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
@@ -76,13 +80,16 @@ def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
     registry = registry or default_registry()
     thresholds = thresholds or {}
     resolved = [resolve(k, registry) for k in parse_kinds(kinds)]
-    if prompt and prompt_kind(prompt).labels:
-        resolved.append(prompt_kind(prompt))
+    no_prompt_model = bool(prompt_phrases(prompt)) and not registry.prompt_detector()
+    if prompt_phrases(prompt) and not no_prompt_model:
+        resolved.append(prompt_kind(prompt, registry))
     by_detector: dict[str, list[Kind]] = {}
     for kind in resolved:
         by_detector.setdefault(kind.detector, []).append(kind)
     parts, selections = [], []
     result = DetectionResult(Regions.empty(), np.zeros(0, bool))
+    if no_prompt_model:
+        result.unavailable[PROMPT_KIND] = "no prompt model is configured in detectors.toml [prompt]."
     for name, wanted in by_detector.items():
         try:
             detector = registry.get(name)
@@ -92,7 +99,7 @@ def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
             continue
         lowest = min(threshold_of(k, thresholds, registry) for k in wanted)
         start = time.perf_counter()
-        found = detector.detect(image, lowest, **({"prompt": prompt} if name == PROMPT_DETECTOR else {}))
+        found = detector.detect(image, lowest, **({"prompt": prompt} if kind_is_prompt(wanted) else {}))
         result.timings_ms[name] = round((time.perf_counter() - start) * 1000, 1)
         result.models.update(detector.versions())
         for kind in wanted:
@@ -106,6 +113,10 @@ def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
     order = regions.reading_order()
     result.regions, result.selected = regions[order].numbered(), selected[order]
     return result
+
+
+def kind_is_prompt(kinds: list[Kind]) -> bool:
+    return any(kind.name == PROMPT_KIND for kind in kinds)
 
 
 def threshold_of(kind: Kind, thresholds: dict[str, Any], registry: Registry) -> float:

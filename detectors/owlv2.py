@@ -13,16 +13,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from detectors.engine import prompt_phrases
 from detectors.geometry import nms
 from detectors.hub import HubModel, load_error, revision_of
 from detectors.regions import Regions
 from detectors.registry import register_detector
-
-
-def prompt_phrases(prompt: str | None) -> list[str]:
-    """ "tattoo, logo,, ID card " -> ["tattoo", "logo", "ID card"] (order kept, duplicates dropped)."""
-    phrases = (p.strip() for p in (prompt or "").split(","))
-    return list(dict.fromkeys(p for p in phrases if p))
 
 
 def padded_square(image: np.ndarray, side: int) -> np.ndarray:

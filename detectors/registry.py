@@ -60,6 +60,11 @@ class Registry:
     def names(self) -> list[str]:
         return list(self.config["detectors"])
 
+    def prompt_detector(self) -> str:
+        """The detector that reads free-text prompts (`[prompt] detector` in the config), "" when none."""
+        name = self.config.get("prompt", {}).get("detector", "")
+        return name if name in self.config["detectors"] else ""
+
     def settings(self, name: str) -> dict[str, Any]:
         try:
             return dict(self.config["detectors"][name])

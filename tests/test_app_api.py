@@ -71,13 +71,12 @@ def test_anonymise_takes_kinds_method_and_strength(client, eval_dir):
 
 
 def test_anonymise_after_detect_on_the_same_photo_reuses_its_regions(client, eval_dir, monkeypatch):
-    import app
-    from anonymiser import pipeline
+    from webapp import context, detection_cache
 
-    real, runs = pipeline.run_detection, []
-    for module in (app, pipeline):  # /detect calls it from the app, /anonymise from the pipeline
-        monkeypatch.setattr(module, "run_detection", lambda *args: runs.append(1) or real(*args))
-    app.detections.entries.clear()
+    real, runs = detection_cache.run_detection, []
+    # both endpoints detect through the app's cache of recent detections
+    monkeypatch.setattr(detection_cache, "run_detection", lambda *args: runs.append(1) or real(*args))
+    context.detections.entries.clear()
     photo = handle_file(str(eval_dir / "images" / "mpl_grace_hopper.jpg"))
     found = client.predict(photo, "faces", api_name="/detect")
     _, report = client.predict(photo, "faces", api_name="/anonymise")

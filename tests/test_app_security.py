@@ -12,8 +12,8 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from anonymiser import session
 from tests.conftest import EXAMPLES, ROOT, served_app, ui_inputs
+from webapp import session
 
 KEEP_SECONDS = 10
 
@@ -91,7 +91,7 @@ def test_the_file_route_refuses_system_files(app_url, path):
     assert status in (403, 404) and b"root:" not in body
 
 
-@pytest.mark.parametrize("path", ["app.py", "anonymiser/feedback.py", "requirements.txt", ".git/config"])
+@pytest.mark.parametrize("path", ["app.py", "webapp/feedback.py", "requirements.txt", ".git/config"])
 def test_the_file_route_refuses_project_files(app_url, path):
     secret = (ROOT / path).read_bytes()[:40]
     for route in (f"/gradio_api/file={ROOT / path}", f"/gradio_api/file={path}", f"/gradio_api/file=./{path}"):

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from anonymiser.batch import anonymise_to_zip, output_name
-from anonymiser.pipeline import Settings
+from anonymiser.settings import Settings
 
 
 def test_output_names_keep_the_stem_and_never_clash():
@@ -23,7 +23,7 @@ def test_a_batch_zips_each_result_with_its_report_and_names_the_failures(tmp_pat
     broken = tmp_path / "notes.png"
     broken.write_text("not an image")
     seen = []
-    items = anonymise_to_zip([exif_photo, other, broken], tmp_path / "out.zip", Settings.create(["faces"]), registry,
+    items = anonymise_to_zip([exif_photo, other, broken], tmp_path / "out.zip", Settings.parse(["faces"]), registry,
                              lambda done, total, name: seen.append((done, total, name)))
     assert seen == [(1, 3, exif_photo.name), (2, 3, other.name), (3, 3, broken.name)]
     assert [i.output for i in items] == ["phone_photo-anonymised.jpg", "phone_photo-anonymised-2.jpg", ""]

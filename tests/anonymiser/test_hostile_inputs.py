@@ -18,14 +18,15 @@ from PIL import Image, ImageCms, ImageDraw, PngImagePlugin
 
 from anonymiser.cli import main
 from anonymiser.images import ImageError, load_image
-from anonymiser.pipeline import Settings, anonymise_bytes
+from anonymiser.pipeline import anonymise_bytes
 from anonymiser.render import render
+from anonymiser.settings import Settings
 from anonymiser.style import Style
 from detectors.regions import Regions
 from tests.conftest import ROOT
 
-FACES = Settings.create("faces")
-NO_DETECTION = Settings.create(kinds=[])
+FACES = Settings.parse("faces")
+NO_DETECTION = Settings.parse(kinds=[])
 THUMB_MARK = b"THUMBNAIL-MARK"
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">SECRET-XMP</x:xmpmeta>'
 
@@ -326,7 +327,7 @@ def test_gps_thumbnail_xmp_and_comment_are_reported_and_never_written(fmt):
         assert THUMB_MARK in data  # the input really carried them
     assert_no_metadata(outcome.data)
     for output_format in ("jpg", "png", "webp", "tiff", "bmp"):
-        assert_no_metadata(anonymise_bytes(data, Settings.create("faces", format=output_format)).data)
+        assert_no_metadata(anonymise_bytes(data, Settings.parse("faces", format=output_format)).data)
 
 
 # --- regions the renderer must survive --------------------------------------------------------------------

@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from anonymiser.pipeline import Settings
 from anonymiser.privacy_check import anonymise_checked, check_output
 from anonymiser.render import render
-from anonymiser.review import Review
+from anonymiser.settings import Settings
 from anonymiser.style import Style
 from detectors.engine import detect
 from detectors.geometry import inside, iou
 from detectors.regions import Regions
+from webapp.review import Review
 
 PHOTO = "mpl_grace_hopper.jpg"
 
@@ -62,6 +62,6 @@ def test_a_face_the_user_turned_off_is_pointed_out_as_turned_off(photo, review, 
 
 def test_the_report_carries_the_check(eval_dir, registry):
     data = (eval_dir / "images" / PHOTO).read_bytes()
-    outcome, check = anonymise_checked(data, Settings.create(["faces"]), registry, source=PHOTO)
+    outcome, check = anonymise_checked(data, Settings.parse(["faces"]), registry, source=PHOTO)
     assert outcome.report["privacy_check"]["summary"] == check.summary()
     assert outcome.report["privacy_check"]["kinds"] == ["faces", "plates"]

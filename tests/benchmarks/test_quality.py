@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from anonymiser.pipeline import Settings, anonymise_bytes
+from anonymiser.pipeline import anonymise_bytes
+from anonymiser.settings import Settings
 from benchmarks.quality import ALL, RUNS
 
 
@@ -17,8 +18,8 @@ def selected_rows(detection, labels: list[str]) -> list[tuple]:
 
 def test_default_kinds_select_the_same_regions_alone_and_among_all_kinds(eval_dir, registry):
     data = (eval_dir / "images" / "litealpr_wild04.png").read_bytes()  # faces, plates, text and people
-    alone = anonymise_bytes(data, Settings.create(RUNS["default"]), registry).detection
-    among_all = anonymise_bytes(data, Settings.create(RUNS[ALL]), registry).detection
+    alone = anonymise_bytes(data, Settings.parse(RUNS["default"]), registry).detection
+    among_all = anonymise_bytes(data, Settings.parse(RUNS[ALL]), registry).detection
     wanted = ["face", "plate"]
     assert len(selected_rows(alone, wanted)) >= 5
     assert len(among_all.regions) > len(alone.regions)  # text and people were found too

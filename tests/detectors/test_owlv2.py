@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.engine import detect
-from detectors.owlv2 import padded_square, prompt_phrases
+from detectors.engine import detect, prompt_phrases
+from detectors.owlv2 import padded_square
 from tests.detectors.conftest import OWL_PATCH, OWL_SIDE, registry_with
 
 PROMPT = "tattoo, logo, computer screen, name badge"

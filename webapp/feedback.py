@@ -23,7 +23,7 @@ from typing import Any
 
 from anonymiser import __version__
 from anonymiser.images import encode_image, load_image, write_atomic
-from anonymiser.review import MANUAL, Review
+from webapp.review import MANUAL, Review
 
 FEEDBACK_DIR_ENV = "ANONYMISER_FEEDBACK_DIR"
 ADMIN_PASSWORD_ENV = "ANONYMISER_ADMIN_PASSWORD"

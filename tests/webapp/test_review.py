@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from anonymiser.review import MANUAL, Review, decode_mask, encode_mask
 from detectors.engine import detect
 from detectors.regions import Regions
+from webapp.review import MANUAL, Review, decode_mask, encode_mask
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from anonymiser.detection_cache import DetectionCache, cache_key
-from anonymiser.pipeline import Settings
+from anonymiser.settings import Settings
 from detectors.engine import DetectionResult
 from detectors.regions import Regions
+from webapp.detection_cache import DetectionCache, cache_key
 
 
 def counting_run(unavailable: dict[str, str] | None = None, masks: list | None = None):
@@ -20,11 +20,11 @@ def counting_run(unavailable: dict[str, str] | None = None, masks: list | None =
 
 
 def test_the_key_changes_with_bytes_kinds_thresholds_and_prompt():
-    base = cache_key(b"photo", Settings.create("faces"))
-    assert base == cache_key(b"photo", Settings.create("faces"))
-    assert len({base, cache_key(b"photo2", Settings.create("faces")), cache_key(b"photo", Settings.create("plates")),
-                cache_key(b"photo", Settings.create("faces", {"faces": 0.5})),
-                cache_key(b"photo", Settings.create("faces", prompt="a cat"))}) == 5
+    base = cache_key(b"photo", Settings.parse("faces"))
+    assert base == cache_key(b"photo", Settings.parse("faces"))
+    assert len({base, cache_key(b"photo2", Settings.parse("faces")), cache_key(b"photo", Settings.parse("plates")),
+                cache_key(b"photo", Settings.parse("faces", {"faces": 0.5})),
+                cache_key(b"photo", Settings.parse("faces", prompt="a cat"))}) == 5
 
 
 def test_a_second_call_with_the_same_key_does_not_run_the_detectors():

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anonymiser.feedback import (
+from anonymiser.images import ImageError
+from anonymiser.pipeline import anonymise_bytes
+from anonymiser.settings import Settings
+from tests.anonymiser.test_hostile_inputs import assert_no_metadata, photo_with_metadata
+from webapp.feedback import (
     ADMIN_PASSWORD_ENV,
     CONSENT_TEXT,
     FEEDBACK_DIR_ENV,
@@ -16,9 +20,6 @@ from anonymiser.feedback import (
     admin_password_ok,
     store_from_env,
 )
-from anonymiser.images import ImageError
-from anonymiser.pipeline import Settings, anonymise_bytes
-from tests.anonymiser.test_hostile_inputs import assert_no_metadata, photo_with_metadata
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def store(tmp_path, monkeypatch):
 
 def corrected_regions(data: bytes) -> list[dict]:
     """What the app sends: detections (one turned off) plus boxes the user drew, one by a mere click."""
-    rows = anonymise_bytes(data, Settings.create("faces")).detection.regions.to_json()
+    rows = anonymise_bytes(data, Settings.parse("faces")).detection.regions.to_json()
     assert rows, "the photo should have a detected face"
     for row in rows:
         row["selected"] = True

@@ -2,7 +2,11 @@ import cv2
 import numpy as np
 import pytest
 
-from anonymiser.preview import (
+from anonymiser.render import render
+from anonymiser.style import Style
+from detectors.engine import detect
+from detectors.regions import Regions
+from webapp.preview import (
     PREVIEW_SIDE,
     SUGGESTION_COLOUR,
     downscaled,
@@ -11,11 +15,7 @@ from anonymiser.preview import (
     regions_from_paint,
     scaled,
 )
-from anonymiser.render import render
-from anonymiser.review import MANUAL, Review
-from anonymiser.style import Style
-from detectors.engine import detect
-from detectors.regions import Regions
+from webapp.review import MANUAL, Review
 
 
 @pytest.fixture(scope="module")

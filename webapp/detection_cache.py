@@ -15,12 +15,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from anonymiser.images import LoadedImage
+from anonymiser.pipeline import DetectFn, run_detection
+from anonymiser.settings import Settings
 from detectors.engine import DetectionResult
-
-if TYPE_CHECKING:
-    from anonymiser.pipeline import Settings
+from detectors.registry import Registry
 
 
 def cache_key(data: bytes, settings: Settings) -> str:
@@ -49,6 +49,12 @@ class DetectionCache:
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
         return result
+
+    def detector(self, settings: Settings, registry: Registry) -> DetectFn:
+        """The pipeline's `detect_with`: answers from this cache, runs the detectors on a miss."""
+        def detect(data: bytes, image: LoadedImage) -> DetectionResult:
+            return self.get_or_run(cache_key(data, settings), lambda: run_detection(image, settings, registry))
+        return detect
 
     def forget_expired(self) -> None:
         cutoff = time.monotonic() - self.seconds

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 
 from anonymiser.render import render
-from anonymiser.review import MANUAL, Review
 from anonymiser.style import Style
 from detectors.regions import Regions
+from webapp.review import MANUAL, Review
 
 PREVIEW_SIDE = 1280
 SUGGESTION_COLOUR = (255, 140, 0)  # amber: below the threshold, off until the user turns it on

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anonymiser import session
 from anonymiser.images import ImageError, load_image
-from anonymiser.pipeline import Settings
-from anonymiser.review import Review
-from anonymiser.session import Upload, discard, export, open_upload, read_preview, sweep
+from anonymiser.settings import Settings
 from anonymiser.style import Style
 from detectors.engine import detect
+from webapp import session
+from webapp.review import Review
+from webapp.session import Upload, discard, export, open_upload, read_preview, sweep
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_export_renders_only_the_regions_left_on_and_strips_metadata(exif_photo,
     review = Review.from_detection(detect(image.rgb, ["faces"], registry=registry))
     largest = int(np.argmax(review.regions.widths * review.regions.heights))
     review = review.with_label(None, True).toggled(largest)  # every face on but the main one
-    done = export(upload, review, Settings.create(["faces"], style=Style(method="fill", colour=(255, 0, 0)),
+    done = export(upload, review, Settings.parse(["faces"], style=Style(method="fill", colour=(255, 0, 0)),
                                                   format="png"), registry)
     assert done.image.name == "phone_photo-anonymised.png" and workroot in done.image.parents
     out = load_image(done.image.read_bytes())

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from anonymiser.images import load_image
-from detectors.engine import PROMPT_DETECTOR, detect
+from detectors.engine import detect
 from detectors.registry import DetectorUnavailable, Registry
 
 log = logging.getLogger("anonymiser.app")
@@ -85,8 +85,8 @@ def warm_up(registry: Registry, image: Path = WARM_IMAGE) -> dict[str, str]:
 def load_in_background(registry: Registry) -> threading.Thread:
     """Load (downloading if need be) the detectors warm_up left out, such as Hub models, one at a time."""
     names = [*dict.fromkeys(kind_detectors(registry).values())]
-    if PROMPT_DETECTOR in registry.names():
-        names.append(PROMPT_DETECTOR)
+    if registry.prompt_detector():
+        names.append(registry.prompt_detector())
 
     def run() -> None:
         for name in names:
@@ -102,9 +102,9 @@ def load_in_background(registry: Registry) -> threading.Thread:
 
 def prompt_state(registry: Registry) -> tuple[bool, str]:
     """(usable, one line for the user) for the free-text prompt."""
-    if PROMPT_DETECTOR not in registry.names():
+    if not registry.prompt_detector():
         return False, "No prompt model is configured."
-    status = registry.status(PROMPT_DETECTOR)
+    status = registry.status(registry.prompt_detector())
     if status.state == "ready":
         return True, f"Finds what you name, e.g. 'tattoo, name badge' ({status.description})."
     if status.state == "downloading":

@@ -1,0 +1,222 @@
+"""The One photo tab's events as plain functions: UI values in, a dict of named outputs back.
+
+`app.py` maps the names to its widgets (`wire`), so everything here runs and is tested without a browser.
+The review lives in the session state (`pack`/`unpack`): the upload, the regions and their on/off flags;
+a toggle re-renders the preview from it and never runs a model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from anonymiser.batch import anonymise_to_zip
+from anonymiser.images import ImageError
+from anonymiser.pipeline import run_detection
+from anonymiser.settings import OBJECTS, Settings
+from anonymiser.style import Style, parse_colour
+from detectors.engine import PROMPT_KIND, resolve
+from detectors.regions import Regions
+from webapp.context import registry
+from webapp.preview import draw, regions_from_boxes, regions_from_paint
+from webapp.review import MANUAL, Review
+from webapp.serving import prompt_state
+from webapp.session import Upload, discard, export, new_workdir, open_upload, read_pixels, read_preview
+from webapp.texts import metadata_text, privacy_text, region_choices, status_text
+
+KINDS = list(registry.config["kinds"])
+THRESHOLD_KEYS = [*KINDS, OBJECTS, PROMPT_KIND]  # the threshold sliders, in this order
+
+
+def default_threshold(key: str) -> float:
+    special = {OBJECTS: "ssd_coco", PROMPT_KIND: registry.prompt_detector()}
+    detector = special.get(key) or resolve(key, registry).detector
+    return float(registry.settings(detector)["threshold"]) if detector in registry.names() else 0.5
+
+
+# ---- UI values -> engine objects ------------------------------------------------------------------------
+
+def style_from(method: str, strength: str, colour: str, shape: str, padding: float) -> Style:
+    return Style(method, strength, parse_colour(colour or "#000000"), shape, float(padding))
+
+
+def settings_from(values: tuple, fmt: str = "same") -> Settings:
+    """(method, strength, colour, shape, padding, kinds, objects, prompt, *thresholds) -> Settings."""
+    method, strength, colour, shape, padding, kinds, objects, prompt, *thresholds = values
+    return Settings.parse(kinds or [], dict(zip(THRESHOLD_KEYS, thresholds, strict=True)), objects=objects or [],
+                          prompt=prompt, style=style_from(method, strength, colour, shape, padding), format=fmt,
+                          registry=registry)
+
+
+def unpack(state: dict | None) -> tuple[Upload, Review]:
+    if not state or not state.get("upload"):
+        raise gr.Error("Upload a photo first.")
+    return Upload.from_json(state["upload"]), Review.from_json(state["review"])
+
+
+def pack(upload: Upload, review: Review, findings: list[dict] | None = None) -> dict:
+    return {"upload": upload.to_json(), "review": review.to_json(), "findings": findings or []}
+
+
+def user_error(exc: Exception) -> gr.Error:
+    return gr.Error(f"This photo cannot be used: {exc}.")
+
+
+# ---- outputs shared by several events -------------------------------------------------------------------
+
+def views(upload: Upload, review: Review, style: Style) -> dict:
+    picture, anonymised = draw(read_preview(upload), review, upload.scale, style)
+    return {"review_image": picture, "slider": (upload.preview, anonymised),
+            "checklist": gr.update(choices=region_choices(review),
+                                   value=[str(i) for i in review.regions.ids[review.selected]]),
+            "which": gr.update(choices=[("all kinds", "all"), *[(label, label) for label in review.labels()]])}
+
+
+def stale_download() -> dict:
+    return {"download_image": gr.update(value=None, visible=False),
+            "download_report": gr.update(value=None, visible=False), "privacy": "",
+            "add_findings": gr.update(visible=False)}
+
+
+def reviewed(upload: Upload, review: Review, style_values: tuple) -> dict:
+    """After any change to the review: the new state, its status line and pictures."""
+    return {"state": pack(upload, review), "status": status_text(review),
+            **views(upload, review, style_from(*style_values)), **stale_download()}
+
+
+# ---- events ---------------------------------------------------------------------------------------------
+
+def on_photo(path: str | None, state: dict | None, *values: Any) -> dict:
+    """A new photo, or new detection choices: (re)detect; keep the regions drawn by hand on the same photo."""
+    if not path:
+        discard(state)
+        return {"state": None, "review_image": None, "slider": None, "checklist": gr.update(choices=[], value=[]),
+                "status": "", "metadata": "", "annotator": None, "editor": None, **stale_download()}
+    same = bool(state and state.get("upload") and state["upload"]["path"] == path)
+    try:
+        settings = settings_from(values)
+        if same:
+            upload, kept = Upload.from_json(state["upload"]), Review.from_json(state["review"]).manual()
+            image = read_pixels(upload)
+        else:
+            discard(state)
+            (upload, image), kept = open_upload(path), Review.empty()
+        result = run_detection(image, settings, registry)
+    except (ImageError, ValueError) as exc:
+        raise user_error(exc) from None
+    review = Review.from_detection(result).merged_with(kept)
+    seconds = sum(result.timings_ms.values()) / 1000
+    out = {"state": pack(upload, review), "status": status_text(review, seconds), "metadata": metadata_text(upload),
+           **views(upload, review, settings.style), **stale_download()}
+    if not same:
+        out["annotator"] = {"image": upload.preview, "boxes": []}
+        out["editor"] = {"background": upload.preview, "layers": [], "composite": None}
+    return out
+
+
+def on_style(state: dict | None, *style_values: Any) -> dict:
+    if not state:
+        return {}
+    upload, review = unpack(state)
+    return {**views(upload, review, style_from(*style_values)), **stale_download()}
+
+
+def on_click(evt: gr.SelectData, state: dict | None, *style_values: Any) -> dict:
+    """A click on the review picture turns the region under it on or off."""
+    upload, review = unpack(state)
+    x, y = evt.index
+    hit = review.hit(x / upload.scale, y / upload.scale, tolerance=6 / upload.scale)
+    if hit is None:
+        return {}
+    return reviewed(upload, review.toggled(hit), style_values)
+
+
+def on_pick(checked: list[str], state: dict | None, *style_values: Any) -> dict:
+    upload, review = unpack(state)
+    return reviewed(upload, review.with_selected_ids(checked or []), style_values)
+
+
+def on_all(label: str, on: bool, state: dict | None, *style_values: Any) -> dict:
+    upload, review = unpack(state)
+    return reviewed(upload, review.with_label(None if label in (None, "all") else label, on), style_values)
+
+
+def add_regions(state: dict | None, regions: Regions, style_values: tuple) -> dict:
+    upload, review = unpack(state)
+    if not len(regions):
+        raise gr.Error("Nothing to add: draw a box or paint an area on the picture first.")
+    return reviewed(upload, review.added(regions.clipped(*upload.size)), style_values)
+
+
+def on_add_boxes(value: dict | None, state: dict | None, *style_values: Any) -> dict:
+    upload, _ = unpack(state)
+    out = add_regions(state, regions_from_boxes((value or {}).get("boxes") or [], upload.scale), style_values)
+    return {**out, "annotator": {"image": upload.preview, "boxes": []}}
+
+
+def on_add_paint(value: dict | None, state: dict | None, *style_values: Any) -> dict:
+    upload, _ = unpack(state)
+    layers = [layer for layer in (value or {}).get("layers") or [] if layer is not None]
+    painted = Regions.merge([regions_from_paint(layer, upload.scale) for layer in layers])
+    out = add_regions(state, painted, style_values)
+    return {**out, "editor": {"background": upload.preview, "layers": [], "composite": None}}
+
+
+def on_paint_tab(state: dict | None) -> dict | None:
+    """The editor's picture, set when its tab opens: an editor filled while hidden shows no picture."""
+    if not state or not state.get("upload"):
+        return None
+    return {"background": state["upload"]["preview"], "layers": [], "composite": None}
+
+
+def on_add_findings(state: dict | None, *style_values: Any) -> dict:
+    """Regions the privacy check found that no region covered become regions of their own."""
+    findings = (state or {}).get("findings") or []
+    regions = Regions.create([f["box"] for f in findings], [f["score"] for f in findings],
+                             [f["label"] for f in findings], MANUAL)
+    return add_regions(state, regions, style_values)
+
+
+def on_export(fmt: str, state: dict | None, *values: Any) -> dict:
+    """Full size, once: render, write without metadata, report, and check the result for faces and plates."""
+    upload, review = unpack(state)
+    try:
+        done = export(upload, review, settings_from(values, fmt), registry)
+    except (ImageError, ValueError) as exc:
+        raise user_error(exc) from None
+    check = done.report_data["privacy_check"]
+    uncovered = [f for f in check["findings"] if f["reason"] == "not covered by any region"]
+    size_mb = done.image.stat().st_size / 1e6
+    return {"state": pack(upload, review, uncovered), "privacy": privacy_text(check, review),
+            "download_image": gr.update(value=str(done.image), visible=True,
+                                        label=f"Download {done.image.suffix[1:].upper()} ({size_mb:.1f} MB)"),
+            "download_report": gr.update(value=str(done.report), visible=True),
+            "add_findings": gr.update(visible=bool(uncovered))}
+
+
+def on_batch(files: list | None, fmt: str, method: str, strength: str, colour: str, shape: str, padding: float,
+             kinds: list[str], objects: list[str], prompt: str, progress=gr.Progress(), *thresholds: Any) -> dict:  # noqa: B008
+    """The Many photos tab: every photo with the first tab's settings, into one zip with a table. (Gradio
+    passes its progress tracker in `progress`'s position, before the sliders' values.)"""
+    paths = [Path(item[0] if isinstance(item, (tuple, list)) else item) for item in files or []]
+    if not paths:
+        raise gr.Error("Add some photos first.")
+    try:
+        settings = settings_from((method, strength, colour, shape, padding, kinds, objects, prompt, *thresholds), fmt)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from None
+    zip_path = new_workdir() / "anonymised.zip"
+    progress(0, desc="Anonymising")
+    items = anonymise_to_zip(paths, zip_path, settings, registry,
+                             lambda done, total, name: progress(done / total, desc=f"{done}/{total}: {name}"))
+    rows = [[i.source, i.output or "-", i.anonymised, i.still_found, i.error] for i in items]
+    return {"batch_zip": str(zip_path), "batch_table": rows}
+
+
+def prompt_box_state() -> dict:
+    """The prompt box is usable once its model is ready; the timer polls while the model loads."""
+    usable, message = prompt_state(registry)
+    name = registry.prompt_detector()
+    busy = bool(name) and registry.status(name).state in ("loading", "downloading")
+    return {"prompt_box": gr.update(interactive=usable, info=message), "prompt_timer": gr.Timer(active=busy)}
