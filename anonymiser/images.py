@@ -10,10 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import ExifTags, Image, IptcImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, IptcImagePlugin, UnidentifiedImageError, features
+
+try:  # HEIC/HEIF (iPhone photos): pinned in requirements.txt, optional for the library
+    from pillow_heif import register_heif_opener
+except ImportError:
+    HEIF_SUPPORT = False
+else:
+    register_heif_opener()
+    HEIF_SUPPORT = True
+AVIF_SUPPORT = features.check("avif")
 
 MAX_PIXELS = int(os.environ.get("ANONYMISER_MAX_PIXELS", 150_000_000))
 OUTPUT_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
+# `--format same` for formats that cannot be written: photos stay JPEG, the rest (GIF, ...) become PNG.
+SAME_AS = {"MPO": "JPEG", "HEIF": "JPEG", "AVIF": "JPEG"}
 FORMAT_ALIASES = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF",
                   "bmp": "BMP"}
 
@@ -54,7 +65,18 @@ class LoadedImage:
         return self.original_mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 
+# The ISO-BMFF brands of HEIF and AVIF photos (bytes 8-12 of the file, after "ftyp").
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+AVIF_BRANDS = (b"avif", b"avis")
+
+
 def sniff_error(data: bytes) -> str:
+    """Why `data` is not an image Pillow reads here, from its first bytes, in words a user recognises."""
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS + AVIF_BRANDS:
+        name, supported = ("HEIC/HEIF", HEIF_SUPPORT) if data[8:12] in HEIF_BRANDS else ("AVIF", AVIF_SUPPORT)
+        if not supported:
+            return f"it is a {name} photo and {name} support is not installed (pip install pillow-heif)"
+        return f"it is a {name} file this tool cannot decode"
     head = data[:512].lstrip().lower()
     if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()):
         return "it is an SVG (vector) file; export it as PNG or JPEG first"
@@ -86,19 +108,28 @@ def load_image(data: bytes) -> LoadedImage:
                          f"limit of {MAX_PIXELS / 1e6:.0f} megapixels (set ANONYMISER_MAX_PIXELS to change it)")
     try:  # metadata, frame count and pixels all read the rest of the file: any of them can meet corruption
         found = describe_metadata(im)
+        shown = im.tell()  # the first frame, or a HEIF file's primary picture
         frames = getattr(im, "n_frames", 1)
-        im.seek(0)
+        im.seek(shown)
         im.load()
         orientation = found.get("exif_orientation")
         pixels = to_uint8(im.transpose(ORIENTATION_TRANSPOSE[orientation]) if orientation else im)
     except Exception as exc:
         raise ImageError(f"the file is truncated or corrupt ({one_line(exc)})") from None
-    notes = []
-    if frames > 1:
-        notes.append(f"animated image with {frames} frames: only the first frame is anonymised and written")
+    notes = [frames_note(im.format, frames)] if frames > 1 else []
     if "exif_orientation" in found:
         notes.append(f"EXIF orientation {found['exif_orientation']} applied")
     return LoadedImage(pixels, im.format or "PNG", im.mode, found, notes)
+
+
+def frames_note(fmt: str | None, frames: int) -> str:
+    """What was left out of a file holding several pictures: the user must know those were not anonymised."""
+    if fmt == "TIFF":
+        return f"multi-page TIFF with {frames} pages: only the first page is anonymised and written"
+    if fmt in ("MPO", "HEIF"):
+        return (f"the file holds {frames} pictures (previews, depth maps or a burst): only the main photo is "
+                "anonymised and written")
+    return f"animated image with {frames} frames: only the first frame is anonymised and written"
 
 
 def one_line(exc: BaseException) -> str:
@@ -173,7 +204,7 @@ def gps_summary(gps: dict) -> str:
 def output_format(requested: str, input_format: str) -> str:
     """`same` keeps the input's format where it can be written losslessly enough; GIF and others become PNG."""
     if requested == "same":
-        return input_format if input_format in OUTPUT_FORMATS else "PNG"
+        return input_format if input_format in OUTPUT_FORMATS else SAME_AS.get(input_format, "PNG")
     try:
         return FORMAT_ALIASES[requested.lower()]
     except KeyError:
