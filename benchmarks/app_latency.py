@@ -14,7 +14,6 @@ Photos are benchmarks.speed's (a real photo of the evaluation set, cropped and r
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,18 +24,13 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.common import RssSampler, free_port, peak_rss_mb, seconds
 from benchmarks.evalset import DEFAULT_EVAL, load_eval
-from benchmarks.load_test import RssSampler, distinct_photos, high_water_mb
+from benchmarks.load_test import distinct_photos
 from benchmarks.speed import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 600
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(port: int) -> subprocess.Popen:
@@ -56,12 +50,6 @@ def wait_until_up(url: str, server: subprocess.Popen) -> None:
             pass
         time.sleep(0.2)
     raise SystemExit(f"the app did not answer within {START_TIMEOUT_S} s")
-
-
-def timed(fn, *args, **kwargs) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - start, result
 
 
 def ui_defaults(url: str) -> dict[str, list]:
@@ -87,8 +75,8 @@ def toggles(client, defaults: dict[str, list], on: list[str], count: int) -> lis
     """`count` list changes, alternately turning the first region off and on again."""
     times = []
     for i in range(count):
-        seconds, _ = timed(client.predict, on[1:] if i % 2 == 0 else on, *defaults["pick"][1:], api_name="/pick")
-        times.append(seconds)
+        took, _ = seconds(client.predict, on[1:] if i % 2 == 0 else on, *defaults["pick"][1:], api_name="/pick")
+        times.append(took)
     return times
 
 
@@ -97,9 +85,9 @@ def user(url: str, defaults: dict[str, list], photo: Path, times: dict[str, list
     from gradio_client import Client
 
     client = Client(url, verbose=False)
-    opened, on = timed(open_photo, client, defaults, photo)
+    opened, on = seconds(open_photo, client, defaults, photo)
     toggled = toggles(client, defaults, on, 3)
-    exported, _ = timed(client.predict, *defaults["export"], api_name="/export")
+    exported, _ = seconds(client.predict, *defaults["export"], api_name="/export")
     with lock:
         times["open"].append(opened)
         times["toggle"].extend(toggled)
@@ -131,8 +119,8 @@ def measure(hd: list[Path], twelve: Path, runs: int, users: int) -> int:
         client = Client(url, verbose=False)
         client.predict(handle_file(str(hd[0])), api_name="/detect")
         cold = time.perf_counter() - start
-        answers = [timed(client.predict, handle_file(str(path)), api_name="/detect") for path in hd[1:runs + 1]]
-        detect = [seconds for seconds, _ in answers]
+        answers = [seconds(client.predict, handle_file(str(path)), api_name="/detect") for path in hd[1:runs + 1]]
+        detect = [took for took, _ in answers]
         detectors = {name: statistics.median(a["timings_ms"][name] for _, a in answers)
                      for name in answers[0][1]["timings_ms"]}
         defaults = ui_defaults(url)
@@ -152,7 +140,7 @@ def measure(hd: list[Path], twelve: Path, runs: int, users: int) -> int:
         wall = time.perf_counter() - wall
         sampler.stopped.set()
         sampler.join()
-        hwm = high_water_mb(server.pid) or 0
+        hwm = peak_rss_mb(server.pid) or 0
     finally:
         server.terminate()
         server.wait(timeout=60)

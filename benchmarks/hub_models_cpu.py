@@ -10,6 +10,7 @@ as in the app). The detections themselves are meaningless. Usage:
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -69,11 +70,11 @@ def timed(detect, runs: int) -> str:
     return "; ".join(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run hub-cpu", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--image", default="ultra_zidane.jpg")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from detectors.mask2former import Mask2Former
     from detectors.owlv2 import Owlv2
 
@@ -89,7 +90,8 @@ def main() -> None:
             m2f = Mask2Former(folder, threshold=0.5, suggest=1.0, size=size)
             print(f"mask2former swin-t, input {size or '384x384'}, threshold {threshold}: "
                   f"{timed(lambda m=m2f, t=threshold: m.detect(image, t), args.runs)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

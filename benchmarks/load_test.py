@@ -30,6 +30,8 @@ from urllib.parse import urlparse
 import numpy as np
 from PIL import Image
 
+from benchmarks.common import RssSampler, peak_rss_mb
+
 MAX_USERS = 64
 ENDPOINTS = ("/detect", "/anonymise")
 
@@ -45,41 +47,6 @@ def require_loopback(url: str) -> None:
         raise SystemExit(f"cannot resolve {host}: {exc}") from None
     if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
         raise SystemExit(f"{url} is not a loopback address ({', '.join(sorted(addresses))}); refusing to load it")
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and all its descendants, in MB (0 once it has exited)."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total / 1024
-
-
-def high_water_mb(pid: int) -> float | None:
-    """The kernel's peak RSS of `pid` itself since it started (VmHWM)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return None
-    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), None)
-
-
-class RssSampler(threading.Thread):
-    def __init__(self, pid: int, every: float = 0.1) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.every, self.peak, self.start_mb = pid, every, 0.0, rss_mb(pid)
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.every):
-            self.peak = max(self.peak, rss_mb(self.pid))
 
 
 def check_answer(endpoint: str, answer: Any, size: tuple[int, int]) -> None:
@@ -185,7 +152,7 @@ def run_load(url: str, photo: Path, users: int, rounds: int = 1, max_seconds: fl
         sampler.stopped.set()
         sampler.join()
         figures |= {"server_rss_before_mb": round(sampler.start_mb), "server_peak_rss_mb": round(sampler.peak),
-                    "server_vmhwm_mb": round(high_water_mb(pid) or 0)}
+                    "server_vmhwm_mb": round(peak_rss_mb(pid) or 0)}
     return figures
 
 

@@ -22,27 +22,11 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from benchmarks.common import peak_rss_mb, repeated_ms  # noqa: E402
+
 
 def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
-
-
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def timed(call, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def detector(spec: dict) -> dict:
@@ -58,7 +42,7 @@ def detector(spec: dict) -> dict:
     threshold = float(registry.settings(spec["name"])["threshold"])
     found = model.detect(rgb, threshold)
     cold = (time.perf_counter() - START) * 1000
-    warm = timed(lambda: model.detect(rgb, threshold), spec["repeats"])
+    warm = repeated_ms(lambda: model.detect(rgb, threshold), spec["repeats"])
     return {"cold_ms": cold, "warm": summary(warm), "regions": len(found)}
 
 
@@ -120,8 +104,8 @@ def pipeline(spec: dict) -> dict:
         preview, scale = downscaled(pixels)  # made once, when the photo is opened
         review = Review.from_detection(outcome.detection).with_selected_ids(regions.ids[selection])
         with ModelCalls() as calls:
-            app = timed(lambda: draw(preview, review, scale, settings.style), spec["repeats"])
-            full = timed(lambda: render(pixels, regions, selection, settings.style), spec["repeats"])
+            app = repeated_ms(lambda: draw(preview, review, scale, settings.style), spec["repeats"])
+            full = repeated_ms(lambda: render(pixels, regions, selection, settings.style), spec["repeats"])
         result["toggle"] = {"preview": summary(app), "preview_size": list(preview.shape[1::-1]),
                             "render": summary(full), "model_calls": calls.count, "regions": len(regions)}
     return result
@@ -130,7 +114,7 @@ def pipeline(spec: dict) -> dict:
 def main() -> int:
     spec = json.loads(sys.argv[1])
     result = detector(spec) if spec["what"] == "detector" else pipeline(spec)
-    result["peak_rss_mb"] = peak_rss_mb()
+    result["peak_rss_mb"] = peak_rss_mb()  # this process: one probe per process
     print(json.dumps(result))
     return 0
 

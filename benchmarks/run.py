@@ -1,11 +1,13 @@
-"""`python -m benchmarks.run all`: quality, sweep, deface comparison and speed; tables printed and REPORT.md written.
+"""`python -m benchmarks.run PART`: every benchmark of the project, one subcommand each (`--help` lists them).
 
-Each part runs alone too (`quality`, `sweep`, `deface`, `speed`); its results go to OUT/<part>.json and
-REPORT.md is rebuilt from whatever parts are there (`report` only rebuilds it).
+Report parts (`quality`, `sweep`, `deface`, `speed`, or `all` of them) run on the dev set; each writes
+OUT/<part>.json and REPORT.md is rebuilt from whatever parts are there (`report` only rebuilds it).
+Tools (`app-latency`, `load`, `recall`, ...) have arguments of their own: `python -m benchmarks.run load --help`.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import shlex
 import sys
@@ -18,6 +20,13 @@ from benchmarks.evalset import DEFAULT_EVAL, ROOT, EvalSet, load_eval
 
 PARTS = ("quality", "sweep", "deface", "speed")
 QUICK_IMAGES = 8
+# Tools: subcommand -> (module with `main(argv) -> int`, one line for --help). A new benchmark is one line here.
+TOOLS = {
+    "app-latency": ("benchmarks.app_latency", "the app's cold start, /detect, toggle and export latency, peak RSS"),
+    "load": ("benchmarks.load_test", "N concurrent users against a running app (loopback only)"),
+    "recall": ("benchmarks.detector_recall", "one detector's recall on the dev set, by ground-truth label"),
+    "hub-cpu": ("benchmarks.hub_models_cpu", "CPU time of the hub models' architectures, randomly initialised"),
+}
 
 
 def runner(part: str) -> Callable[[EvalSet, Path, bool], dict]:
@@ -41,8 +50,10 @@ def runner(part: str) -> Callable[[EvalSet, Path, bool], dict]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=(*PARTS, "all", "report"))
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="tools:\n" + "\n".join(f"  {n:12} {text}" for n, (_, text) in TOOLS.items()))
+    p.add_argument("part", choices=(*PARTS, "all", "report"), help="report part, `all` of them or `report`")
     p.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="evaluation folder (annotations.json, images/, "
                    "score.py); default ../shared/eval")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="results folder")
@@ -53,8 +64,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in TOOLS:
+        return importlib.import_module(TOOLS[argv[0]][0]).main(argv[1:]) or 0
     args = parse_args(argv)
-    command = "python -m benchmarks.run " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = "python -m benchmarks.run " + shlex.join(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.part != "report":
         limit = args.images or (QUICK_IMAGES if args.quick else None)

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.common import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 EXAMPLES = ROOT / "examples"
@@ -87,14 +89,6 @@ def exif_photo(tmp_path_factory) -> Path:
     with Image.open(EXAMPLES / "grace_hopper.jpg") as im:
         im.transpose(Image.Transpose.ROTATE_90).save(path, "JPEG", exif=exif, quality=95)
     return path
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
