@@ -13,22 +13,16 @@ import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
 from anonymiser.images import OUTPUT_FORMATS, ImageError, one_line, output_format, remove_stale_parts, write_atomic
+from anonymiser.inputs import Job, collect
 from anonymiser.pipeline import anonymise_bytes
 from anonymiser.settings import Settings
 from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style
 from detectors.registry import Registry, default_registry
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".jfif", ".ppm", ".pgm"}
-
-
-@dataclass(frozen=True)
-class Job:
-    source: Path
-    relative: Path  # output path under --out, without suffix
+RUN_REPORT = "anonymiser-run.jsonl"  # never the name of an image's report (<stem>.json)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,7 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threshold", action="append", default=[], metavar="KIND=VALUE",
                    help="detection threshold for one kind, e.g. faces=0.4 (repeatable)")
     p.add_argument("--format", default="same", help="output format: same (default), png, jpg, webp, tiff, bmp")
-    p.add_argument("--report", action="store_true", help="write DIR/<stem>.json beside each output")
+    p.add_argument("--report", action="store_true",
+                   help=f"write DIR/<stem>.json beside each output and DIR/{RUN_REPORT}, one line per input")
     p.add_argument("--jobs", type=int, default=1, help="images processed at once (threads; models are shared)")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -59,19 +54,6 @@ def build_settings(args: argparse.Namespace, registry: Registry) -> Settings:
     return Settings.parse(args.detect, args.threshold, prompt=args.prompt, method=args.method,
                           strength=args.strength, colour=args.colour, shape=args.shape, padding=args.padding,
                           format=args.format, registry=registry)
-
-
-def collect(inputs: list[Path]) -> tuple[list[Job], list[str]]:
-    jobs, errors = [], []
-    for item in inputs:
-        if item.is_dir():
-            for path in sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-                jobs.append(Job(path, path.relative_to(item).with_suffix("")))
-        elif item.is_file():
-            jobs.append(Job(item, Path(item.stem)))
-        else:
-            errors.append(f"{item}: no such file or folder")
-    return jobs, errors
 
 
 def process(job: Job, out: Path, settings: Settings, registry: Registry, with_report: bool,
@@ -88,6 +70,17 @@ def process(job: Job, out: Path, settings: Settings, registry: Registry, with_re
         write_atomic(target.with_suffix(".json"), json.dumps(outcome.report, indent=1).encode())
     n = sum(r["selected"] for r in outcome.report["regions"])
     return f"{n} region(s) anonymised"
+
+
+def run_report(anonymised: list[Path], failures: list[tuple[Path, str]], skipped: list[tuple[Path, str]],
+               existing: list[Job]) -> bytes:
+    """One JSON line per input, with what became of it and why: nothing a folder held goes unaccounted for."""
+    rows = [{"input": str(path), "outcome": "anonymised"} for path in anonymised]
+    rows += [{"input": str(path), "outcome": "failed", "reason": reason} for path, reason in failures]
+    rows += [{"input": str(path), "outcome": "skipped", "reason": reason} for path, reason in skipped]
+    rows += [{"input": str(job.source), "outcome": "skipped", "reason": "its output exists (--skip-existing)"}
+             for job in existing]
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
 
 
 def list_detectors(registry: Registry) -> int:
@@ -145,16 +138,19 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    jobs, failures = collect(args.inputs)
-    for failure in failures:
-        print(f"failed: {failure}", file=sys.stderr)
+    found = collect(args.inputs, args.out)
+    jobs, failures = found.jobs, found.failures
+    for path, reason in failures:
+        print(f"failed: {path}: {reason}", file=sys.stderr)
+    for path, reason in found.skipped:
+        print(f"skipped: {path}: {reason}", file=sys.stderr)
     remove_stale_parts(args.out)
-    skipped = 0
+    existing: list[Job] = []
     if args.skip_existing:
-        before = len(jobs)
-        jobs = [j for j in jobs if not existing_output(j, args.out, extensions, args.report)]
-        skipped = before - len(jobs)
-    done = 0
+        existing = [j for j in jobs if existing_output(j, args.out, extensions, args.report)]
+        already = set(existing)
+        jobs = [j for j in jobs if j not in already]
+    anonymised: list[Path] = []
     claimed: dict[Path, Path] = {}
     lock = threading.Lock()
     from tqdm import tqdm
@@ -167,21 +163,25 @@ def run(args: argparse.Namespace) -> int:
             job = futures[future]
             try:
                 future.result()
-                done += 1
+                anonymised.append(job.source)
             except Exception as exc:  # one bad image must not stop the others; the reason is one line
                 reason = one_line(exc) if isinstance(exc, ImageError) else f"{type(exc).__name__}: {one_line(exc)}"
-                failures.append(f"{job.source}: {reason}")
+                failures.append((job.source, reason))
                 bar.write(f"failed: {job.source}: {reason}", file=sys.stderr)
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
-        print(f"interrupted after {done} anonymised: finishing the images in progress", file=sys.stderr)
+        print(f"interrupted after {len(anonymised)} anonymised: finishing the images in progress", file=sys.stderr)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # queued images are dropped, running ones finish their write
     bar.close()
-    summary = f"{done} anonymised, {len(failures)} failed"
-    if skipped:
-        summary += f", {skipped} skipped (output exists)"
+    summary = f"{len(anonymised)} anonymised, {len(failures)} failed"
+    if found.skipped:
+        summary += f", {len(found.skipped)} skipped (not images we can read, named above)"
+    if existing:
+        summary += f", {len(existing)} skipped (output exists)"
     print(f"{summary}; outputs in {args.out}", file=sys.stderr)
+    if args.report:
+        write_atomic(args.out / RUN_REPORT, run_report(anonymised, failures, found.skipped, existing))
     return 1 if failures else 0

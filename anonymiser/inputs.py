@@ -36,8 +36,8 @@ class Job:
 @dataclass
 class Collection:
     jobs: list[Job] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # "path: reason" for folder files that are not read
-    failures: list[str] = field(default_factory=list)  # "path: reason" for inputs that cannot be used at all
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # folder files not read, with the reason
+    failures: list[tuple[Path, str]] = field(default_factory=list)  # inputs that cannot be used at all
 
 
 def kind_of(path: Path) -> str:
@@ -92,23 +92,23 @@ def collect(inputs: list[Path], out: Path | None = None) -> Collection:
     for item in inputs:
         if item.is_dir():
             if out is not None and item.resolve() == out.resolve():
-                result.failures.append(f"{item}: it is the output folder; outputs would replace the originals")
+                result.failures.append((item, "it is the output folder; outputs would replace the originals"))
                 continue
             for path in folder_files(item, out):
                 kind = kind_of(path)
                 if kind in KINDS:
                     result.jobs.append(Job(path, path.relative_to(item).with_suffix("")))
                 else:
-                    result.skipped.append(f"{path}: {kind}")
+                    result.skipped.append((path, kind))
         elif item.is_file():
             kind = kind_of(item)
             if kind not in KINDS:
-                result.failures.append(f"{item}: {kind}")
+                result.failures.append((item, kind))
             elif out is not None and (out / item.stem).resolve() == item.with_suffix("").resolve():
-                result.failures.append(f"{item}: its output would overwrite it (same folder, same name); "
-                                       "choose another --out")
+                result.failures.append((item, "its output would overwrite it (same folder, same name); "
+                                              "choose another --out"))
             else:
                 result.jobs.append(Job(item, Path(item.stem)))
         else:
-            result.failures.append(f"{item}: no such file or folder")
+            result.failures.append((item, "no such file or folder"))
     return result

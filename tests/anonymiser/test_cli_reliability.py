@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anonymiser.cli import main
+from anonymiser.cli import RUN_REPORT, main
 from tests.conftest import ROOT
 
 FOLDER_SIZE = int(os.environ.get("ANONYMISER_FOLDER_TEST_SIZE", 100))
@@ -51,7 +51,7 @@ def test_a_folder_with_two_jobs_gives_exactly_one_output_per_input(tmp_path, cap
     code = main([str(tmp_path / "in"), "--out", str(out), "--jobs", "2", "--detect", "faces", "--report",
                  "--no-progress"])
     assert code == 0, capsys.readouterr().err
-    expected = sorted(inputs + [p.with_suffix(".json") for p in inputs])
+    expected = sorted(inputs + [p.with_suffix(".json") for p in inputs] + [Path(RUN_REPORT)])
     assert outputs(out) == expected  # none lost, none duplicated, nothing else
     assert not list(out.rglob("*.part"))
     for path in inputs:

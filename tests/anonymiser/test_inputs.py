@@ -3,6 +3,7 @@ the output folder are never inputs."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +44,11 @@ def test_every_file_of_a_folder_is_a_job_or_skipped_with_its_reason(tmp_path):
     assert found.jobs == [Job(root / "a.jpg", Path("a")), Job(root / "broken.jpg", Path("broken")),
                           Job(root / "sub/b.png", Path("sub/b"))]  # broken.jpg is tried: it fails with its reason
     assert found.skipped == [
-        f"{root / 'data.bin'}: it is not an image format this tool reads (JPEG, PNG, WebP, TIFF, BMP, GIF, ...)",
-        f"{root / 'drawing.svg'}: it is an SVG (vector) file; export it as PNG or JPEG first",
-        f"{root / 'notes.txt'}: it is a text file, not an image",
-        f"{root / 'page.html'}: it is an HTML page, not an image",
-        f"{root / 'raw.NEF'}: it is a camera RAW file; export it as JPEG or TIFF first",
+        (root / "data.bin", "it is not an image format this tool reads (JPEG, PNG, WebP, TIFF, BMP, GIF, ...)"),
+        (root / "drawing.svg", "it is an SVG (vector) file; export it as PNG or JPEG first"),
+        (root / "notes.txt", "it is a text file, not an image"),
+        (root / "page.html", "it is an HTML page, not an image"),
+        (root / "raw.NEF", "it is a camera RAW file; export it as JPEG or TIFF first"),
     ]
     assert found.failures == []
 
@@ -58,8 +59,7 @@ def test_an_image_whose_extension_lies_or_is_missing_is_found(tmp_path):
                                   "IMG_0002": image_bytes("PNG")[:-200], "clip.mpg": mpeg})
     found = collect([root])  # the truncated IMG_0002 is tried: loading it says it is truncated
     assert [job.source.name for job in found.jobs] == ["IMG_0001", "IMG_0002", "photo.txt"]
-    (reason,) = found.skipped  # Pillow identifies MPEG but cannot decode it
-    assert reason == f"{root / 'clip.mpg'}: it is MPEG, a format this tool does not read"
+    assert found.skipped == [(root / "clip.mpg", "it is MPEG, a format this tool does not read")]  # no decoder
 
 
 def test_hidden_files_hidden_folders_and_system_files_are_never_inputs(tmp_path):
@@ -85,9 +85,9 @@ def test_an_output_folder_that_would_replace_the_originals_is_refused(tmp_path):
     root = tree(tmp_path / "in", {"a.jpg": image_bytes()})
     found = collect([root, root / "a.jpg"], out=root)
     assert found.jobs == []
-    assert found.failures == [f"{root}: it is the output folder; outputs would replace the originals",
-                              f"{root / 'a.jpg'}: its output would overwrite it (same folder, same name); "
-                              "choose another --out"]
+    assert found.failures == [(root, "it is the output folder; outputs would replace the originals"),
+                              (root / "a.jpg", "its output would overwrite it (same folder, same name); "
+                               "choose another --out")]
 
 
 def test_files_named_on_the_command_line_are_always_tried(tmp_path):
@@ -95,8 +95,8 @@ def test_files_named_on_the_command_line_are_always_tried(tmp_path):
     found = collect([root / ".hidden.jpg", root / "drawing.svg", root / "notes.jpg", root / "missing.png"],
                     out=tmp_path / "out")
     assert found.jobs == [Job(root / ".hidden.jpg", Path(".hidden")), Job(root / "notes.jpg", Path("notes"))]
-    assert found.failures == [f"{root / 'drawing.svg'}: it is an SVG (vector) file; export it as PNG or JPEG first",
-                              f"{root / 'missing.png'}: no such file or folder"]
+    assert found.failures == [(root / "drawing.svg", "it is an SVG (vector) file; export it as PNG or JPEG first"),
+                              (root / "missing.png", "no such file or folder")]
     assert found.skipped == []
 
 
@@ -113,3 +113,28 @@ def test_heic_is_read_when_supported_and_named_when_not(tmp_path, monkeypatch):
 def test_image_suffixes_in_any_case_are_images_without_opening_them(tmp_path, name):
     path = tree(tmp_path, {name: b"anything"}) / name
     assert kind_of(path) == "image"
+
+
+def test_cli_names_and_counts_what_it_skips_and_never_reads_its_own_outputs(tmp_path, capsys):
+    from anonymiser.cli import RUN_REPORT, main
+
+    root = tree(tmp_path / "in", {"a.jpg": image_bytes(), "sub/b.png": image_bytes("PNG"), "drawing.svg": SVG,
+                                  "notes.txt": b"milk\n", ".DS_Store": b"\0\0\0\1Bud1", "._a.jpg": b"\0\5\26\7"})
+    out = root / "anonymised"
+    args = [str(root), "--out", str(out), "--detect", "qr", "--report", "--no-progress"]
+    for _ in range(2):  # the second run finds the first one's outputs inside the input folder: never inputs
+        assert main(args) == 0  # skipped files are not failures
+        err = capsys.readouterr().err
+        assert f"skipped: {root / 'drawing.svg'}: it is an SVG (vector) file; export it as PNG or JPEG first" in err
+        assert f"skipped: {root / 'notes.txt'}: it is a text file, not an image" in err
+        assert "DS_Store" not in err and "._a.jpg" not in err and "anonymised/" not in err
+        assert "2 anonymised, 0 failed, 2 skipped (not images we can read, named above)" in err
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "a.jpg", "a.json", RUN_REPORT, "sub", "sub/b.json", "sub/b.png"]
+    rows = [json.loads(line) for line in (out / RUN_REPORT).read_text().splitlines()]
+    assert rows == [{"input": str(root / "a.jpg"), "outcome": "anonymised"},
+                    {"input": str(root / "sub/b.png"), "outcome": "anonymised"},
+                    {"input": str(root / "drawing.svg"), "outcome": "skipped",
+                     "reason": "it is an SVG (vector) file; export it as PNG or JPEG first"},
+                    {"input": str(root / "notes.txt"), "outcome": "skipped",
+                     "reason": "it is a text file, not an image"}]
