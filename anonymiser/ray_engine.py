@@ -1,0 +1,208 @@
+"""`--engine ray`: the CLI's batch on Ray Data, from one machine to a cluster, with the local engine's
+output layout (OUT/<relative stem>.<ext>) and manifest.
+
+Ray Data reads the inputs as bytes (`read_binary_files`, local folders or any pyarrow/fsspec URI); a pool of
+actors (`map_batches` with a class) each loads the detectors once and runs `anonymise_bytes` on many images,
+writing each output atomically where it is produced, so only bytes and one manifest row per image travel. The
+driver streams the rows into the manifest as they come: a killed run loses only its in-flight images, and the
+same command resumes it. Images are never decoded on the driver.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from anonymiser.inputs import IMAGE_SUFFIXES, collect
+from anonymiser.manifest import Manifest, Row, failure_reason, image_seed
+from anonymiser.pipeline import anonymise_bytes
+from anonymiser.settings import Settings
+from anonymiser.storage import kind, list_files, locate, write_bytes
+
+INSTALL_HINT = ("--engine ray needs Ray, which is not installed: run ./setup.sh --ray "
+                "(or pip install -r requirements-ray.txt).")
+ROW_FIELDS = [f.name for f in fields(Row)]
+
+
+class RayUnavailable(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Root:
+    """One input as the user named it: a folder (its files keep their path under it) or a single file."""
+    path: str  # inside the filesystem
+    display: str
+    folder: bool
+
+    def relative(self, path: str) -> str | None:
+        """`path` relative to this input (a file input: its name), or None when it is not under it."""
+        if not self.folder:
+            return PurePosixPath(path).name if path == self.path else None
+        return path[len(self.path) + 1:] if path.startswith(self.path.rstrip("/") + "/") else None
+
+    def show(self, relative: str) -> str:
+        if not self.folder:
+            return self.display
+        return self.display.rstrip("/") + "/" + relative if "://" in self.display else str(Path(self.display, relative))
+
+
+@dataclass(frozen=True)
+class Task:
+    """What every actor needs: the same for all images of a run."""
+    settings: Settings
+    out: str
+    roots: tuple[Root, ...]
+    seed: int | None
+    with_report: bool
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable(INSTALL_HINT) from None
+    return ray
+
+
+def plan(inputs: list[str], out: str) -> tuple[Any, list[str], tuple[Root, ...], list[Row]]:
+    """(filesystem, paths to read, roots, rows of inputs skipped or failed before reading).
+
+    Local inputs are collected as the local engine does (anonymiser.inputs); on an object store a folder's
+    files are jobs when their suffix is an image's, named as skipped otherwise (opening every object to sniff
+    its format would cost a request each)."""
+    locations = [locate(item) for item in inputs]
+    filesystems = {type(loc.fs).__name__ for loc in locations}
+    if len(filesystems) > 1:
+        raise ValueError("give inputs on one filesystem per run (all local, or all under one URI scheme)")
+    fs = locations[0].fs
+    roots, paths, rows = [], [], []
+    if all(loc.local for loc in locations):
+        found = collect([Path(item) for item in inputs], None if "://" in out else Path(out))
+        rows += [Row(str(p), "failed", reason) for p, reason in found.failures]
+        rows += [Row(str(p), "skipped", reason) for p, reason in found.skipped]
+        roots = [Root(loc.path, item, kind(loc) == "dir") for item, loc in zip(inputs, locations, strict=True)]
+        paths = [os.path.abspath(job.source) for job in found.jobs]
+        return fs, paths, tuple(roots), rows
+    for item, loc in zip(inputs, locations, strict=True):
+        state = kind(loc)
+        if state == "missing":
+            rows.append(Row(item, "failed", "no such file or folder"))
+            continue
+        root = Root(loc.path, item, state == "dir")
+        roots.append(root)
+        for path, relative in list_files(loc) if root.folder else [(loc.path, PurePosixPath(loc.path).name)]:
+            if PurePosixPath(relative).suffix.lower() in IMAGE_SUFFIXES:
+                paths.append(path)
+            else:
+                rows.append(Row(root.show(relative), "skipped", "its suffix is not one of an image format"))
+    return fs, paths, tuple(roots), rows
+
+
+class Anonymise:
+    """The actor: loads the detectors once, then anonymises batches of (path, bytes) rows."""
+
+    def __init__(self, task: Task):
+        import warnings
+
+        from detectors.registry import default_registry
+
+        warnings.filterwarnings("ignore", module=r"PIL\.")
+        self.task = task
+        self.registry = default_registry()
+        self.out = locate(task.out)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        rows = [self.one(str(path), bytes(data)) for path, data in zip(batch["path"], batch["bytes"], strict=True)]
+        return {name: [getattr(row, name) for row in rows] for name in ROW_FIELDS}
+
+    def one(self, path: str, data: bytes) -> Row:
+        start = time.perf_counter()
+        root, relative = next((r, rel) for r in self.task.roots if (rel := r.relative(path)) is not None)
+        source = root.show(relative)
+        stem = PurePosixPath(relative).with_suffix("")
+        try:
+            outcome = anonymise_bytes(data, self.task.settings, self.registry, source=source,
+                                      seed=image_seed(self.task.seed, stem))
+            output = f"{stem}.{outcome.extension}"
+            write_bytes(self.out, output, outcome.data)
+            if self.task.with_report:
+                write_bytes(self.out, f"{stem}.json", json.dumps(outcome.report, indent=1).encode())
+        except Exception as exc:  # one bad image must not stop the others; its row says why
+            return Row(source, "failed", failure_reason(exc), seconds=round(time.perf_counter() - start, 3))
+        regions = sum(r["selected"] for r in outcome.report["regions"])
+        return Row(source, "done", "", output, regions, round(time.perf_counter() - start, 3))
+
+
+def connect(ray: Any, address: str | None) -> bool:
+    """Join the cluster at `address` (or RAY_ADDRESS), else start a local Ray; True when this call started it.
+
+    On a remote cluster the workers get this project's code with the job (`py_modules`); its packages
+    (requirements*.txt) must be installed on the nodes' image."""
+    if ray.is_initialized():
+        return False
+    import logging
+
+    import anonymiser
+    import detectors
+
+    runtime_env = None
+    if address not in (None, "", "local") or os.environ.get("RAY_ADDRESS"):
+        runtime_env = {"py_modules": [Path(anonymiser.__file__).parent, Path(detectors.__file__).parent]}
+    ray.init(address=address or None, logging_level=logging.WARNING, runtime_env=runtime_env,
+             log_to_driver=False)
+    return True
+
+
+def run(inputs: list[str], out: str, settings: Settings, *, seed: int | None = None, with_report: bool = False,
+        workers: int | None = None, cpus_per_worker: float = 1.0, address: str | None = None,
+        progress: bool = True) -> int:
+    """Anonymise `inputs` into `out` on Ray; prints failures and a summary to stderr; returns the exit code."""
+    ray = import_ray()
+    fs, paths, roots, early = plan(inputs, out)
+    manifest = Manifest(locate(out))
+    for row in early:
+        manifest.record(row)
+        print(f"{row.status}: {row.path}: {row.reason}", file=sys.stderr)
+    names = {path: next(root.show(rel) for root in roots if (rel := root.relative(path)) is not None)
+             for path in paths}
+    finished = manifest.finished(list(names.values()), with_report)
+    manifest.skip(finished)
+    todo = [path for path in dict.fromkeys(paths) if names[path] not in finished]
+    started = False
+    try:
+        if todo:
+            started = connect(ray, address)
+            for row in stream(ray, fs, todo, Task(settings, out, roots, seed, with_report), workers,
+                              cpus_per_worker, progress):
+                manifest.record(row)
+                if row.status == "failed":
+                    print(f"failed: {row.path}: {row.reason}", file=sys.stderr)
+    finally:
+        manifest.close()
+        if started:
+            ray.shutdown()
+    print(f"{manifest.summary()}; outputs in {out}", file=sys.stderr)
+    return 1 if manifest.counts["failed"] else 0
+
+
+def stream(ray: Any, fs: Any, paths: list[str], task: Task, workers: int | None, cpus_per_worker: float,
+           progress: bool):
+    """The rows of `paths` as actors finish them (Ray Data's streaming execution)."""
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = progress
+    context.verbose_progress = False
+    if workers is None:
+        workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+    dataset = ray.data.read_binary_files(paths, filesystem=fs, include_paths=True, num_cpus=0,
+                                         override_num_blocks=min(len(paths), 64 * workers))
+    rows = dataset.map_batches(Anonymise, fn_constructor_args=(task,), batch_size=1, batch_format="numpy",
+                               compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker)
+    for batch in rows.iter_batches(batch_size=1, batch_format="pandas", prefetch_batches=0):
+        for record in batch.to_dict("records"):
+            yield Row(str(record["path"]), str(record["status"]), str(record["reason"]), str(record["output"]),
+                      int(record["regions"]), float(record["seconds"]))
