@@ -119,7 +119,8 @@ def test_cli_names_and_counts_what_it_skips_and_never_reads_its_own_outputs(tmp_
     from anonymiser.cli import RUN_REPORT, main
 
     root = tree(tmp_path / "in", {"a.jpg": image_bytes(), "sub/b.png": image_bytes("PNG"), "drawing.svg": SVG,
-                                  "notes.txt": b"milk\n", ".DS_Store": b"\0\0\0\1Bud1", "._a.jpg": b"\0\5\26\7"})
+                                  "notes.txt": b"milk\n", ".DS_Store": b"\0\0\0\1Bud1", "._a.jpg": b"\0\5\26\7",
+                                  "lies.txt": image_bytes("PNG")})  # its output is named for what it is: lies.png
     out = root / "anonymised"
     args = [str(root), "--out", str(out), "--detect", "qr", "--report", "--no-progress"]
     for _ in range(2):  # the second run finds the first one's outputs inside the input folder: never inputs
@@ -128,11 +129,12 @@ def test_cli_names_and_counts_what_it_skips_and_never_reads_its_own_outputs(tmp_
         assert f"skipped: {root / 'drawing.svg'}: it is an SVG (vector) file; export it as PNG or JPEG first" in err
         assert f"skipped: {root / 'notes.txt'}: it is a text file, not an image" in err
         assert "DS_Store" not in err and "._a.jpg" not in err and "anonymised/" not in err
-        assert "2 anonymised, 0 failed, 2 skipped (not images we can read, named above)" in err
+        assert "3 anonymised, 0 failed, 2 skipped (not images we can read, named above)" in err
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        "a.jpg", "a.json", RUN_REPORT, "sub", "sub/b.json", "sub/b.png"]
+        "a.jpg", "a.json", RUN_REPORT, "lies.json", "lies.png", "sub", "sub/b.json", "sub/b.png"]
     rows = [json.loads(line) for line in (out / RUN_REPORT).read_text().splitlines()]
     assert rows == [{"input": str(root / "a.jpg"), "outcome": "anonymised"},
+                    {"input": str(root / "lies.txt"), "outcome": "anonymised"},
                     {"input": str(root / "sub/b.png"), "outcome": "anonymised"},
                     {"input": str(root / "drawing.svg"), "outcome": "skipped",
                      "reason": "it is an SVG (vector) file; export it as PNG or JPEG first"},
