@@ -14,11 +14,13 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from detectors.base import Detector
 
 CONFIG_PATH = Path(__file__).with_name("detectors.toml")
+State = Literal["ready", "not loaded", "loading", "downloading", "unavailable"]  # what a detector is now
+Availability = Literal["local", "download", "unavailable"]  # what loading it would take, known without loading
 
 
 class DetectorUnavailable(RuntimeError):
@@ -39,7 +41,7 @@ def register_detector(name: str) -> Callable[[Callable[..., Detector]], Callable
 @dataclass
 class DetectorStatus:
     name: str
-    state: str  # "ready", "not loaded", "loading", "downloading" or "unavailable"
+    state: State
     reason: str
     description: str
     detail: str = ""  # e.g. "312 MB of 620 MB" while downloading, "downloads 620 MB ... on first use" before
@@ -54,7 +56,7 @@ class Registry:
         self._loaded: dict[str, Detector] = {}
         self._failed: dict[str, str] = {}
         self._loading: set[str] = set()
-        self._checked: dict[str, tuple[str, str]] = {}
+        self._checked: dict[str, tuple[Availability, str]] = {}
         self._locks = {name: threading.Lock() for name in self.config["detectors"]}
 
     def names(self) -> list[str]:
@@ -107,7 +109,7 @@ class Registry:
         wants_registry = "registry" in inspect.signature(factory).parameters
         return factory(**arguments(settings), **({"registry": self} if wants_registry else {}))
 
-    def _availability(self, name: str, settings: dict[str, Any]) -> tuple[str, str]:
+    def _availability(self, name: str, settings: dict[str, Any]) -> tuple[Availability, str]:
         """A factory's own cheap check (`availability(**settings)`, see detectors/hub.py), once per process.
 
         Returns ("local", ""), ("download", what it would fetch) or ("unavailable", the reason); factories
