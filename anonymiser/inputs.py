@@ -14,9 +14,11 @@ from pathlib import Path
 from PIL import Image
 
 from anonymiser.images import AVIF_SUPPORT, HEIF_SUPPORT, sniff_error
+from anonymiser.video import looks_like_video
 
 IMAGE = "image"
-KINDS = (IMAGE,)  # the kinds that become jobs; anything else kind_of returns is a reason to skip
+VIDEO = "video"
+KINDS = (IMAGE, VIDEO)  # the kinds that become jobs; anything else kind_of returns is a reason to skip
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".webp", ".tif", ".tiff", ".bmp",
                             ".dib", ".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".qoi"}
                            | ({".heic", ".heif", ".hif"} if HEIF_SUPPORT else set())
@@ -31,6 +33,7 @@ SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "icon\r"})  # hidden by th
 class Job:
     source: Path
     relative: Path  # output path under --out, without suffix
+    kind: str = IMAGE
 
 
 @dataclass
@@ -41,13 +44,15 @@ class Collection:
 
 
 def kind_of(path: Path) -> str:
-    """`"image"`, or the reason the file is not read. The suffix decides for known image formats; other files
+    """`"image"`, `"video"`, or the reason the file is not read. The suffix decides for known image formats; other files
     are opened, so a photo whose extension lies (or is missing) is still found."""
     suffix = path.suffix.lower()
     if suffix in RAW_SUFFIXES:
         return "it is a camera RAW file; export it as JPEG or TIFF first"
     if suffix in IMAGE_SUFFIXES:
         return IMAGE
+    if looks_like_video(path):
+        return VIDEO
     fmt = None
     try:
         with Image.open(path) as im:
@@ -97,7 +102,7 @@ def collect(inputs: list[Path], out: Path | None = None) -> Collection:
             for path in folder_files(item, out):
                 kind = kind_of(path)
                 if kind in KINDS:
-                    result.jobs.append(Job(path, path.relative_to(item).with_suffix("")))
+                    result.jobs.append(Job(path, path.relative_to(item).with_suffix(""), kind))
                 else:
                     result.skipped.append((path, kind))
         elif item.is_file():
@@ -108,7 +113,7 @@ def collect(inputs: list[Path], out: Path | None = None) -> Collection:
                 result.failures.append((item, "its output would overwrite it (same folder, same name); "
                                               "choose another --out"))
             else:
-                result.jobs.append(Job(item, Path(item.stem)))
+                result.jobs.append(Job(item, Path(item.stem), kind))
         else:
             result.failures.append((item, "no such file or folder"))
     return result

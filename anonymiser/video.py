@@ -13,6 +13,7 @@ combined into a sharper face (multi-frame super-resolution); a fill carries noth
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tempfile
@@ -25,12 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from anonymiser.images import ImageError, one_line
+from anonymiser.images import ImageError, one_line, write_atomic
 from anonymiser.render import render
+from anonymiser.settings import Settings
 from anonymiser.style import Style
 from anonymiser.tracks import FillSettings, Track, TrackLinker, untracked
-from detectors.engine import DetectionResult
+from detectors.engine import DetectionResult, detect
 from detectors.regions import Regions
+from detectors.registry import Registry
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"})
 MAX_VIDEO_PIXELS = int(os.environ.get("ANONYMISER_MAX_VIDEO_PIXELS", 4096 * 2304))  # 4K (DCI) and below
@@ -227,7 +230,9 @@ def anonymise_video(src: Path, dst: Path, detect: Detect, style: Style = Style()
         for track in tracks:
             track.selected = track.id in selection
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=".part.mp4", dir=dst.parent)
+    # Named like write_atomic's temporary files, so remove_stale_parts clears those of a killed run.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.{os.getpid()}.", suffix=".part", dir=dst.parent)
+    os.fchmod(fd, 0o644)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -239,6 +244,22 @@ def anonymise_video(src: Path, dst: Path, detect: Detect, style: Style = Style()
     if info.width >= 3840:
         notes.append("4K: detection runs on the full frame, expect about 4x the time of 1080p")
     return VideoResult(info, count, tracks, audio, notes)
+
+
+def detector_for(settings: Settings, registry: Registry) -> Detect:
+    """The detector a clip's frames go through: the same kinds, thresholds and prompt as for photos."""
+    return lambda rgb: detect(rgb, settings.kinds, settings.thresholds, registry, prompt=settings.prompt)
+
+
+def anonymise_video_file(source: Path, target: Path, settings: Settings, registry: Registry,
+                         options: VideoOptions = VideoOptions(), report: bool = False,
+                         progress: Progress | None = None) -> VideoResult:
+    """What the CLI does with a clip: `target` (.mp4) and, with `report`, `target`.json beside it."""
+    result = anonymise_video(source, target, detector_for(settings, registry), settings.style, options, progress)
+    if report:
+        body = {"source": str(source), "settings": settings.to_json(), **result.to_json()}
+        write_atomic(target.with_suffix(".json"), json.dumps(body, indent=1).encode())
+    return result
 
 
 def encode_pass(src: Path, tmp: Path, tracks: list[Track], style: Style, options: VideoOptions,
