@@ -8,6 +8,7 @@ default face detector.
 """
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -274,3 +275,21 @@ def test_real_face_detector_tracks_and_anonymises_a_short_clip(tmp_path, registr
     result = anonymise_video(clip.path, out, lambda rgb: detect(rgb, ["faces"], registry=registry))
     assert len([t for t in result.tracks if t.selected]) >= 3
     assert leaked_frames(scorer, clip, read_back(clip.path)["frames"], read_back(out)["frames"]) == []
+
+
+def test_cli_writes_clip_and_report_beside_photos_and_names_a_broken_clip(tmp_path, camera_clip, eval_dir, capsys):
+    from anonymiser.cli import main
+
+    inputs, out = tmp_path / "dashcam", tmp_path / "out"
+    inputs.mkdir()
+    (inputs / "clip.mov").write_bytes(camera_clip.path.read_bytes())
+    (inputs / "cut.mp4").write_bytes(camera_clip.path.read_bytes()[:5000])
+    (inputs / "photo.jpg").write_bytes((eval_dir / "images" / "mpl_grace_hopper.jpg").read_bytes())
+    code = main([str(inputs), "--out", str(out), "--report", "--detect", "qr", "--no-progress", "--no-keep-audio"])
+    assert code == 1  # the broken clip failed; the rest of the batch was written
+    assert "cut.mp4: the video is damaged or truncated" in capsys.readouterr().err
+    report = json.loads((out / "clip.json").read_text())
+    assert report["frames"] == camera_clip.frames and report["audio"] == "dropped" and report["tracks"] == []
+    assert read_back(out / "clip.mp4")["audio"] == [] and (out / "photo.jpg").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["anonymiser-run.jsonl", "clip.json", "clip.mp4", "photo.jpg",
+                                                     "photo.json"]
