@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import RssSampler, free_port, peak_rss_mb, seconds
+from benchmarks.common import RssSampler, free_port, peak_rss_mb, seconds, ui_inputs
 from benchmarks.evalset import DEFAULT_EVAL, load_eval
 from benchmarks.load_test import distinct_photos
 from benchmarks.speed import prepare
@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 600
 
 
-def start_server(port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-downloads"], cwd=ROOT,
+def start_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`python app.py` on `port` (loopback), with `env` as its whole environment when given."""
+    return subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-downloads"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -50,16 +51,6 @@ def wait_until_up(url: str, server: subprocess.Popen) -> None:
             pass
         time.sleep(0.2)
     raise SystemExit(f"the app did not answer within {START_TIMEOUT_S} s")
-
-
-def ui_defaults(url: str) -> dict[str, list]:
-    """The UI endpoints' inputs as the page starts (State inputs left out: the client fills them). UI
-    endpoints are undocumented, so gradio_client does not know their defaults."""
-    config = httpx.get(f"{url}config", timeout=30).json()
-    components = {c["id"]: c for c in config["components"]}
-    return {dep["api_name"]: [components[i]["props"].get("value") for i in dep["inputs"]
-                              if components[i]["type"] != "state"]
-            for dep in config["dependencies"] if dep.get("api_name") in ("photo", "pick", "export")}
 
 
 def open_photo(client, defaults: dict[str, list], photo: Path) -> list[str]:
@@ -123,7 +114,7 @@ def measure(hd: list[Path], twelve: Path, runs: int, users: int) -> int:
         detect = [took for took, _ in answers]
         detectors = {name: statistics.median(a["timings_ms"][name] for _, a in answers)
                      for name in answers[0][1]["timings_ms"]}
-        defaults = ui_defaults(url)
+        defaults = ui_inputs(url)
         on = open_photo(client, defaults, twelve)
         toggle = toggles(client, defaults, on, runs)
 

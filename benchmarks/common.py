@@ -63,3 +63,15 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(self.every):
             self.peak = max(self.peak, rss_mb(self.pid))
+
+
+def ui_inputs(url: str) -> dict[str, list]:
+    """Each named event's inputs as the page starts, State inputs left out (the client fills them): the UI's
+    events are undocumented, so gradio_client does not know their defaults."""
+    import httpx
+
+    config = httpx.get(f"{url}config", timeout=30).json()
+    components = {c["id"]: c for c in config["components"]}
+    return {dep["api_name"]: [components[i]["props"].get("value") for i in dep["inputs"]
+                              if components[i]["type"] != "state"]
+            for dep in config["dependencies"] if dep.get("api_name")}

@@ -246,3 +246,13 @@ class HubModel(BaseDetector):
         use_torch_threads()
         return folder
 
+    def load_pretrained(self, folder: Path, model: str, what: str, processor_class: Any, model_class: Any,
+                        suggest: float) -> None:
+        """The processor and the model from `folder`, in evaluation mode; a broken download is one sentence."""
+        try:
+            self.processor = processor_class.from_pretrained(folder)
+            self.model = model_class.from_pretrained(folder).eval()
+        except (OSError, ValueError, KeyError) as exc:
+            raise load_error(model, what, exc) from exc
+        self.model_id, self.revision, self.suggest = model, revision_of(folder), suggest
+

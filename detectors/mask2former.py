@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.hub import HubModel, load_error, revision_of
+from detectors.hub import HubModel
 from detectors.regions import Regions
 from detectors.registry import register_detector
 
@@ -35,17 +35,11 @@ class Mask2Former(HubModel):
         folder = self.locate(model, revision)
         from transformers import AutoImageProcessor, Mask2FormerForUniversalSegmentation
 
-        try:
-            self.processor = AutoImageProcessor.from_pretrained(folder)
-            self.model = Mask2FormerForUniversalSegmentation.from_pretrained(folder).eval()
-        except (OSError, ValueError, KeyError) as exc:
-            raise load_error(model, "Mask2Former", exc) from exc
+        self.load_pretrained(folder, model, "Mask2Former", AutoImageProcessor, Mask2FormerForUniversalSegmentation,
+                             suggest)
         id2label = self.model.config.id2label
         self.class_names = [str(id2label[i]).lower() for i in range(len(id2label))]
         self.labels = tuple(self.class_names)
-        self.model_id = model
-        self.revision = revision_of(folder)
-        self.suggest = suggest
         self.size = size  # input size for the image processor; None keeps the checkpoint's (384 x 384 for COCO)
 
     def versions(self) -> dict[str, str]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from detectors.engine import prompt_phrases
 from detectors.geometry import nms
-from detectors.hub import HubModel, load_error, revision_of
+from detectors.hub import HubModel
 from detectors.regions import Regions
 from detectors.registry import register_detector
 
@@ -41,16 +41,9 @@ class Owlv2(HubModel):
         folder = self.locate(model, revision)
         from transformers import Owlv2ForObjectDetection, Owlv2Processor
 
-        try:
-            self.processor = Owlv2Processor.from_pretrained(folder)
-            self.model = Owlv2ForObjectDetection.from_pretrained(folder).eval()
-        except (OSError, ValueError, KeyError) as exc:
-            raise load_error(model, "OWLv2", exc) from exc
+        self.load_pretrained(folder, model, "OWLv2", Owlv2Processor, Owlv2ForObjectDetection, suggest)
         self.side = int(self.processor.image_processor.size["height"])
         self.max_tokens = int(self.model.config.text_config.max_position_embeddings)  # 16: longer phrases are cut
-        self.model_id = model
-        self.revision = revision_of(folder)
-        self.suggest = suggest
         self.nms_iou = nms_iou
 
     def versions(self) -> dict[str, str]:

@@ -9,7 +9,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from tests.conftest import served_app, ui_inputs
+from benchmarks.common import ui_inputs
+from tests.conftest import served_app
 from webapp.feedback import CONSENT_TEXT, FeedbackStore
 
 PASSWORD = "correct horse battery staple"

@@ -12,7 +12,8 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.conftest import EXAMPLES, ROOT, served_app, ui_inputs
+from benchmarks.common import ui_inputs
+from tests.conftest import EXAMPLES, ROOT, served_app
 from webapp import session
 
 KEEP_SECONDS = 10
