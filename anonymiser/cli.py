@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from anonymiser.images import OUTPUT_FORMATS, ImageError, one_line, output_format, remove_stale_parts, write_atomic
-from anonymiser.inputs import VIDEO, Job, collect
+from anonymiser.inputs import Job, collect
 from anonymiser.pipeline import anonymise_bytes
+from anonymiser.seeds import image_seed
 from anonymiser.settings import Settings
 from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style
-from anonymiser.video import VideoOptions, anonymise_video_file
 from detectors.registry import Registry, default_registry
 
 RUN_REPORT = "anonymiser-run.jsonl"  # never the name of an image's report (<stem>.json)
@@ -28,8 +28,10 @@ RUN_REPORT = "anonymiser-run.jsonl"  # never the name of an image's report (<ste
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m anonymiser", description=__doc__.splitlines()[0])
-    p.add_argument("inputs", nargs="*", type=Path, help="image files or folders (searched recursively)")
-    p.add_argument("--out", type=Path, help="output folder (relative paths of folder inputs are kept)")
+    p.add_argument("inputs", nargs="*", type=path_or_uri,
+                   help="image files or folders (searched recursively); with --engine ray also URIs (s3://...)")
+    p.add_argument("--out", type=path_or_uri,
+                   help="output folder (relative paths of folder inputs are kept); with --engine ray also a URI")
     p.add_argument("--detect", default="faces,plates",
                    help="kinds to find: faces,plates,people,vehicles,text,qr or any COCO class (default faces,plates)")
     p.add_argument("--prompt", help="also find what these comma-separated phrases name (needs a hub model)")
@@ -45,15 +47,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"write DIR/<stem>.json beside each output and DIR/{RUN_REPORT}, one line per input")
     p.add_argument("--jobs", type=int, default=1, help="images processed at once (threads; models are shared)")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
+    p.add_argument("--seed", type=int, help="reproducible mosaics: an output depends only on the photo, the "
+                   "settings and this number (default: fresh random noise each run)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (default) or ray: Ray Data on this machine or a cluster, resumable, with "
+                        "DIR/_manifest.jsonl (install with ./setup.sh --ray)")
+    p.add_argument("--ray-address", help="Ray cluster to join, e.g. auto (default: RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--workers", type=int, help="Ray actors, each with its own detectors (default: CPUs / "
+                   "--cpus-per-worker)")
+    p.add_argument("--cpus-per-worker", type=float, default=1.0, help="CPUs each Ray actor reserves (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list-detectors", action="store_true", help="load every detector and print its state")
-    p.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
-                   help="videos: follow each object over frames and cover the frames its detector misses")
-    p.add_argument("--keep-audio", action=argparse.BooleanOptionalAction, default=True,
-                   help="videos: keep the sound (copied as it is, re-encoded only when MP4 cannot hold it)")
-    p.add_argument("--stride", type=int, default=VideoOptions().stride,
-                   help="videos: detect on every Nth frame (tracks fill the frames between)")
     return p.parse_args(argv)
+
+
+def path_or_uri(text: str) -> Path | str:
+    """A path, or a URI kept as text (Path would fold `s3://` into `s3:/`)."""
+    return text if "://" in text else Path(text)
 
 
 def build_settings(args: argparse.Namespace, registry: Registry) -> Settings:
@@ -64,28 +74,20 @@ def build_settings(args: argparse.Namespace, registry: Registry) -> Settings:
 
 
 def process(job: Job, out: Path, settings: Settings, registry: Registry, with_report: bool,
-            claimed: dict[Path, Path], lock: threading.Lock, video: VideoOptions | None = None) -> str:
-    if job.kind == VIDEO:
-        target = claim(out / job.relative.with_name(f"{job.relative.name}.mp4"), job, claimed, lock)
-        result = anonymise_video_file(job.source, target, settings, registry, video or VideoOptions(), with_report)
-        return f"{sum(t.selected for t in result.tracks)} track(s) anonymised over {result.frames} frames"
+            claimed: dict[Path, Path], lock: threading.Lock, seed: int | None = None) -> str:
     data = job.source.read_bytes()
-    outcome = anonymise_bytes(data, settings, registry, source=str(job.source))
-    target = claim(out / job.relative.with_name(f"{job.relative.name}.{outcome.extension}"), job, claimed, lock)
+    outcome = anonymise_bytes(data, settings, registry, source=str(job.source),
+                              seed=image_seed(seed, job.relative))
+    target = out / job.relative.with_name(f"{job.relative.name}.{outcome.extension}")
+    with lock:
+        owner = claimed.setdefault(target, job.source)
+    if owner != job.source:
+        raise ImageError(f"its output {target} is also the output of {owner}; rename one of them")
     write_atomic(target, outcome.data)
     if with_report:
         write_atomic(target.with_suffix(".json"), json.dumps(outcome.report, indent=1).encode())
     n = sum(r["selected"] for r in outcome.report["regions"])
     return f"{n} region(s) anonymised"
-
-
-def claim(target: Path, job: Job, claimed: dict[Path, Path], lock: threading.Lock) -> Path:
-    """`target`, unless another input of this run already writes it (photo.jpg and photo.png, say)."""
-    with lock:
-        owner = claimed.setdefault(target, job.source)
-    if owner != job.source:
-        raise ImageError(f"its output {target} is also the output of {owner}; rename one of them")
-    return target
 
 
 def run_report(anonymised: list[Path], failures: list[tuple[Path, str]], skipped: list[tuple[Path, str]],
@@ -97,6 +99,22 @@ def run_report(anonymised: list[Path], failures: list[tuple[Path, str]], skipped
     rows += [{"input": str(job.source), "outcome": "skipped", "reason": "its output exists (--skip-existing)"}
              for job in existing]
     return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def run_ray(args: argparse.Namespace, settings: Settings) -> int:
+    """`--engine ray` (anonymiser/ray_engine.py): resumable from DIR/_manifest.jsonl, so --skip-existing is implied."""
+    try:
+        from anonymiser import ray_engine
+    except ImportError:
+        print("error: --engine ray needs Ray: install it with ./setup.sh --ray", file=sys.stderr)
+        return 2
+    try:
+        return ray_engine.run([str(item) for item in args.inputs], str(args.out), settings, seed=args.seed,
+                              with_report=args.report, workers=args.workers, cpus_per_worker=args.cpus_per_worker,
+                              address=args.ray_address, progress=not args.no_progress)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def list_detectors(registry: Registry) -> int:
@@ -154,6 +172,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.engine == "ray":
+        return run_ray(args, settings)
+    if any(isinstance(item, str) for item in [*args.inputs, args.out]):
+        print("error: URIs (s3://...) need --engine ray", file=sys.stderr)
+        return 2
     found = collect(args.inputs, args.out)
     jobs, failures = found.jobs, found.failures
     for path, reason in failures:
@@ -174,9 +197,8 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(jobs), unit="img", disable=args.no_progress or not jobs, file=sys.stderr)
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
-        video = VideoOptions(stride=max(1, args.stride), track=args.track, keep_audio=args.keep_audio)
-        futures = {pool.submit(process, j, args.out, settings, registry, args.report, claimed, lock, video=video): j
-                   for j in jobs}
+        futures = {pool.submit(process, j, args.out, settings, registry, args.report, claimed, lock,
+                               seed=args.seed): j for j in jobs}
         for future in as_completed(futures):
             job = futures[future]
             try:

@@ -40,17 +40,6 @@ def failure_reason(exc: BaseException) -> str:
     return one_line(exc) if isinstance(exc, ImageError) else f"{type(exc).__name__}: {one_line(exc)}"
 
 
-def image_seed(seed: int | None, relative: str | PurePosixPath | Path) -> int | None:
-    """The mosaic's seed for one image: a function of the run's `--seed` and the image's path under its input
-    folder only, so the order, the engine and the worker that processes it do not change its output."""
-    if seed is None:
-        return None
-    import hashlib
-
-    digest = hashlib.sha256(f"{seed}\0{PurePosixPath(relative).as_posix()}".encode()).digest()
-    return int.from_bytes(digest[:8], "little")
-
-
 def parse_rows(text: str) -> dict[str, Row]:
     """The last row of each input; lines that do not parse (a run killed mid-line) are ignored."""
     rows: dict[str, Row] = {}

@@ -17,19 +17,17 @@ from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from anonymiser.inputs import IMAGE_SUFFIXES, collect
-from anonymiser.manifest import Manifest, Row, failure_reason, image_seed
+import ray
+import ray.data
+
+from anonymiser.inputs import IMAGE, IMAGE_SUFFIXES, collect
+from anonymiser.manifest import Manifest, Row, failure_reason
 from anonymiser.pipeline import anonymise_bytes
+from anonymiser.seeds import image_seed
 from anonymiser.settings import Settings
 from anonymiser.storage import kind, list_files, locate, write_bytes
 
-INSTALL_HINT = ("--engine ray needs Ray, which is not installed: run ./setup.sh --ray "
-                "(or pip install -r requirements-ray.txt).")
 ROW_FIELDS = [f.name for f in fields(Row)]
-
-
-class RayUnavailable(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -61,14 +59,6 @@ class Task:
     with_report: bool
 
 
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise RayUnavailable(INSTALL_HINT) from None
-    return ray
-
-
 def plan(inputs: list[str], out: str) -> tuple[Any, list[str], tuple[Root, ...], list[Row]]:
     """(filesystem, paths to read, roots, rows of inputs skipped or failed before reading).
 
@@ -86,14 +76,16 @@ def plan(inputs: list[str], out: str) -> tuple[Any, list[str], tuple[Root, ...],
         rows += [Row(str(p), "failed", reason) for p, reason in found.failures]
         rows += [Row(str(p), "skipped", reason) for p, reason in found.skipped]
         roots = [Root(loc.path, item, kind(loc) == "dir") for item, loc in zip(inputs, locations, strict=True)]
-        paths = [os.path.abspath(job.source) for job in found.jobs]
+        rows += [Row(str(job.source), "skipped", "videos need --engine local") for job in found.jobs
+                 if job.kind != IMAGE]
+        paths = [os.path.abspath(job.source) for job in found.jobs if job.kind == IMAGE]
         return fs, paths, tuple(roots), rows
     for item, loc in zip(inputs, locations, strict=True):
         state = kind(loc)
         if state == "missing":
             rows.append(Row(item, "failed", "no such file or folder"))
             continue
-        root = Root(loc.path, item, state == "dir")
+        root = Root(loc.path, loc.display(loc.path), state == "dir")
         roots.append(root)
         for path, relative in list_files(loc) if root.folder else [(loc.path, PurePosixPath(loc.path).name)]:
             if PurePosixPath(relative).suffix.lower() in IMAGE_SUFFIXES:
@@ -138,7 +130,7 @@ class Anonymise:
         return Row(source, "done", "", output, regions, round(time.perf_counter() - start, 3))
 
 
-def connect(ray: Any, address: str | None) -> bool:
+def connect(address: str | None) -> bool:
     """Join the cluster at `address` (or RAY_ADDRESS), else start a local Ray; True when this call started it.
 
     On a remote cluster the workers get this project's code with the job (`py_modules`); its packages
@@ -153,7 +145,7 @@ def connect(ray: Any, address: str | None) -> bool:
     runtime_env = None
     if address not in (None, "", "local") or os.environ.get("RAY_ADDRESS"):
         runtime_env = {"py_modules": [Path(anonymiser.__file__).parent, Path(detectors.__file__).parent]}
-    ray.init(address=address or None, logging_level=logging.WARNING, runtime_env=runtime_env,
+    ray.init(address=address or None, logging_level=logging.ERROR, runtime_env=runtime_env,
              log_to_driver=False)
     return True
 
@@ -162,7 +154,6 @@ def run(inputs: list[str], out: str, settings: Settings, *, seed: int | None = N
         workers: int | None = None, cpus_per_worker: float = 1.0, address: str | None = None,
         progress: bool = True) -> int:
     """Anonymise `inputs` into `out` on Ray; prints failures and a summary to stderr; returns the exit code."""
-    ray = import_ray()
     fs, paths, roots, early = plan(inputs, out)
     manifest = Manifest(locate(out))
     for row in early:
@@ -176,8 +167,8 @@ def run(inputs: list[str], out: str, settings: Settings, *, seed: int | None = N
     started = False
     try:
         if todo:
-            started = connect(ray, address)
-            for row in stream(ray, fs, todo, Task(settings, out, roots, seed, with_report), workers,
+            started = connect(address)
+            for row in stream(fs, todo, Task(settings, out, roots, seed, with_report), workers,
                               cpus_per_worker, progress):
                 manifest.record(row)
                 if row.status == "failed":
@@ -190,12 +181,13 @@ def run(inputs: list[str], out: str, settings: Settings, *, seed: int | None = N
     return 1 if manifest.counts["failed"] else 0
 
 
-def stream(ray: Any, fs: Any, paths: list[str], task: Task, workers: int | None, cpus_per_worker: float,
+def stream(fs: Any, paths: list[str], task: Task, workers: int | None, cpus_per_worker: float,
            progress: bool):
     """The rows of `paths` as actors finish them (Ray Data's streaming execution)."""
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = progress
-    context.verbose_progress = False
+    import logging
+
+    logging.getLogger("ray.data").setLevel(logging.WARNING if progress else logging.ERROR)  # no plan, no log path
+    ray.data.DataContext.get_current().enable_progress_bars = progress
     if workers is None:
         workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
     dataset = ray.data.read_binary_files(paths, filesystem=fs, include_paths=True, num_cpus=0,

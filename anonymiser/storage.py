@@ -34,17 +34,25 @@ class Location:
 
     def display(self, path: str) -> str:
         """`path` (inside this filesystem) as the user would write it: with the URI's scheme when it had one."""
-        scheme, sep, _ = self.uri.partition("://")
+        scheme, sep, _ = self.uri.partition("://")  # options after `?` (endpoint_override=...) are not shown
         return f"{scheme}://{path}" if sep and not self.local else path
 
 
 def locate(uri: str | Path) -> Location:
-    """The filesystem and path of a folder, file or URI (`s3://bucket/photos`, `gs://...`, `memory://...`)."""
+    """The filesystem and path of a folder, file or URI (`s3://bucket/photos`, `gs://...`, `memory://...`).
+
+    S3 honours AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (an S3-compatible store: MinIO, Ceph, a local test
+    server) as boto3 does; pyarrow itself reads only the credentials and region from the environment."""
     text = str(uri)
     if "://" not in text:
         return Location(pafs.LocalFileSystem(), os.path.abspath(text), text)  # symlinks kept, as the user named them
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if text.startswith("s3://") and endpoint and "endpoint_override=" not in text:
+        text_with_options = f"{text}{'&' if '?' in text else '?'}endpoint_override={endpoint}"
+    else:
+        text_with_options = text
     try:
-        fs, path = pafs.FileSystem.from_uri(text)
+        fs, path = pafs.FileSystem.from_uri(text_with_options)
     except Exception:  # noqa: BLE001 - pyarrow rejects unknown schemes with ArrowInvalid; fsspec may know them
         import fsspec
         from pyarrow.fs import FSSpecHandler, PyFileSystem
