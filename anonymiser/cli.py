@@ -16,11 +16,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from anonymiser.images import OUTPUT_FORMATS, ImageError, one_line, output_format, remove_stale_parts, write_atomic
-from anonymiser.inputs import Job, collect
+from anonymiser.inputs import VIDEO, Job, collect
 from anonymiser.pipeline import anonymise_bytes
 from anonymiser.seeds import image_seed
 from anonymiser.settings import Settings
 from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style
+from anonymiser.video import VideoOptions, anonymise_video_file
 from detectors.registry import Registry, default_registry
 
 RUN_REPORT = "anonymiser-run.jsonl"  # never the name of an image's report (<stem>.json)
@@ -58,6 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cpus-per-worker", type=float, default=1.0, help="CPUs each Ray actor reserves (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list-detectors", action="store_true", help="load every detector and print its state")
+    p.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
+                   help="videos: follow each object over frames and cover the frames its detector misses")
+    p.add_argument("--keep-audio", action=argparse.BooleanOptionalAction, default=True,
+                   help="videos: keep the sound (copied as it is, re-encoded only when MP4 cannot hold it)")
+    p.add_argument("--stride", type=int, default=VideoOptions().stride,
+                   help="videos: detect on every Nth frame (tracks fill the frames between)")
     return p.parse_args(argv)
 
 
@@ -74,20 +81,30 @@ def build_settings(args: argparse.Namespace, registry: Registry) -> Settings:
 
 
 def process(job: Job, out: Path, settings: Settings, registry: Registry, with_report: bool,
-            claimed: dict[Path, Path], lock: threading.Lock, seed: int | None = None) -> str:
+            claimed: dict[Path, Path], lock: threading.Lock, video: VideoOptions | None = None,
+            seed: int | None = None) -> str:
+    if job.kind == VIDEO:
+        target = claim(out / job.relative.with_name(f"{job.relative.name}.mp4"), job, claimed, lock)
+        result = anonymise_video_file(job.source, target, settings, registry, video or VideoOptions(), with_report)
+        return f"{sum(t.selected for t in result.tracks)} track(s) anonymised over {result.frames} frames"
     data = job.source.read_bytes()
     outcome = anonymise_bytes(data, settings, registry, source=str(job.source),
                               seed=image_seed(seed, job.relative))
-    target = out / job.relative.with_name(f"{job.relative.name}.{outcome.extension}")
-    with lock:
-        owner = claimed.setdefault(target, job.source)
-    if owner != job.source:
-        raise ImageError(f"its output {target} is also the output of {owner}; rename one of them")
+    target = claim(out / job.relative.with_name(f"{job.relative.name}.{outcome.extension}"), job, claimed, lock)
     write_atomic(target, outcome.data)
     if with_report:
         write_atomic(target.with_suffix(".json"), json.dumps(outcome.report, indent=1).encode())
     n = sum(r["selected"] for r in outcome.report["regions"])
     return f"{n} region(s) anonymised"
+
+
+def claim(target: Path, job: Job, claimed: dict[Path, Path], lock: threading.Lock) -> Path:
+    """`target`, unless another input of this run already writes it (photo.jpg and photo.png, say)."""
+    with lock:
+        owner = claimed.setdefault(target, job.source)
+    if owner != job.source:
+        raise ImageError(f"its output {target} is also the output of {owner}; rename one of them")
+    return target
 
 
 def run_report(anonymised: list[Path], failures: list[tuple[Path, str]], skipped: list[tuple[Path, str]],
@@ -197,8 +214,10 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(jobs), unit="img", disable=args.no_progress or not jobs, file=sys.stderr)
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
-        futures = {pool.submit(process, j, args.out, settings, registry, args.report, claimed, lock,
-                               seed=args.seed): j for j in jobs}
+        video = VideoOptions(stride=max(1, args.stride), track=args.track, keep_audio=args.keep_audio)
+        futures = {pool.submit(process, j, args.out, settings, registry, args.report, claimed, lock, video=video,
+                               seed=args.seed): j
+                   for j in jobs}
         for future in as_completed(futures):
             job = futures[future]
             try:
