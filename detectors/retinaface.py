@@ -2,7 +2,7 @@
 
 The wrapper package is never imported (its import name `retinaface` clashes with others): the bytes
 literal is read from `retinaface/weights.py`, and pre-processing and prior decoding are written here.
-Scales, tiles and the size-aware selection come from `detectors.faces.SizeAwareFaces`.
+Scales, tiles and the calibrated score come from `detectors.faces.FaceDetector`.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.faces import SizeAwareFaces
+from detectors.faces import FaceDetector
 from detectors.packaged import onnx_session, package_file
 from detectors.registry import register_detector
 
@@ -46,7 +46,7 @@ def anchors(width: int, height: int) -> np.ndarray:
 
 
 @register_detector("retinaface")
-class RetinaFace(SizeAwareFaces):
+class RetinaFace(FaceDetector):
     name = "retinaface"
 
     def __init__(self, **settings: Any) -> None:
