@@ -20,6 +20,7 @@ from typing import Any
 import ray
 import ray.data
 
+from anonymiser.images import remove_stale_parts
 from anonymiser.inputs import IMAGE, IMAGE_SUFFIXES, collect
 from anonymiser.manifest import Manifest, Row, failure_reason
 from anonymiser.pipeline import anonymise_bytes
@@ -156,6 +157,8 @@ def run(inputs: list[str], out: str, settings: Settings, *, seed: int | None = N
     """Anonymise `inputs` into `out` on Ray; prints failures and a summary to stderr; returns the exit code."""
     fs, paths, roots, early = plan(inputs, out)
     manifest = Manifest(locate(out))
+    if manifest.out.local:
+        remove_stale_parts(Path(manifest.out.path))  # temporary files of workers killed mid-write
     for row in early:
         manifest.record(row)
         print(f"{row.status}: {row.path}: {row.reason}", file=sys.stderr)
