@@ -28,6 +28,7 @@ from detectors.engine import DEFAULT_KINDS, PROMPT_KIND
 from webapp import api
 from webapp import feedback_events as fb
 from webapp import handlers as on
+from webapp.components import unopened
 from webapp.context import ADMIN, QUEUE_SIZE, feedback_store, registry
 from webapp.feedback import ADMIN_COLUMNS, CONSENT_TEXT, MAX_COMMENT
 from webapp.review import MANUAL
@@ -41,7 +42,8 @@ MAX_FILE_SIZE = "50mb"
 HEAVY = {"concurrency_id": "models", "concurrency_limit": 1}  # a detector run already uses both cores
 LIGHT_LIMIT = 2  # previews and toggles: one per core
 PRIVATE = "undocumented"  # UI events: callable (the benchmark times them) but no API docs and no MCP tool
-CSS = "#review img { cursor: crosshair; } .region-list { max-height: 18rem; overflow-y: auto; }"
+CSS = ("#review img { cursor: crosshair; } .region-list { max-height: 18rem; overflow-y: auto; } "
+       "#style, #style > div, #colour { overflow: visible !important; }")  # the colour picker's popup shows whole
 
 
 # ---- layout ---------------------------------------------------------------------------------------------
@@ -54,8 +56,8 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     with gr.Tabs():
         with gr.Tab("One photo", id="single"), gr.Row():
             with gr.Column(scale=1, min_width=320):
-                photo = gr.Image(label="Photo", type="filepath", image_mode=None, sources=["upload", "clipboard"],
-                                 height=260, elem_id="photo")
+                photo = unopened(gr.Image(label="Photo", type="filepath", image_mode=None,
+                                          sources=["upload", "clipboard"], height=260, elem_id="photo"))
                 gr.Examples(EXAMPLES, inputs=photo, label="Or try one of these")
                 kinds_box = gr.CheckboxGroup([(KIND_NAMES.get(k, k), k) for k in on.KINDS], value=list(DEFAULT_KINDS),
                                              label="Find", elem_id="kinds")
@@ -70,28 +72,30 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                                   label={OBJECTS: "Other objects", PROMPT_KIND: "Prompt"}.get(
                                       key, KIND_NAMES.get(key, key)))
                         for key in on.THRESHOLD_KEYS]
-                with gr.Accordion("How to anonymise", open=True):
+                with gr.Accordion("How to anonymise", open=True, elem_id="style"):
                     method_box = gr.Radio(list(METHODS), value="auto", label="Method",
                                           info="auto: noisy mosaic for faces, solid fill for text and plates")
                     strength_box = gr.Radio(list(STRENGTHS), value="strong", label="Strength")
                     shape_box = gr.Radio(list(SHAPES), value="auto", label="Shape",
                                          info="auto: ellipses for faces, the detector's outline where known")
-                    with gr.Row():
-                        colour_box = gr.ColorPicker("#000000", label="Fill colour", scale=1, min_width=100)
-                        padding_box = gr.Slider(0.0, 0.5, value=Style().padding, step=0.01, label="Padding",
-                                                info="share of a box added on each side", scale=3)
+                    colour_box = gr.ColorPicker("#000000", label="Fill colour", elem_id="colour")
+                    padding_box = gr.Slider(0.0, 0.5, value=Style().padding, step=0.01, label="Padding",
+                                            info="share of a box added on each side")
             with gr.Column(scale=2):
                 status_md = gr.Markdown(elem_id="status")
                 with gr.Tabs():
                     with gr.Tab("Review", id="review-tab"):
-                        review_image = gr.Image(label="Click a region to turn it on or off", interactive=False,
-                                                format="jpeg", elem_id="review", buttons=["fullscreen"])
+                        review_image = gr.Image(label="Click a region to turn it on or off", show_label=False,
+                                                interactive=False, format="jpeg", elem_id="review",
+                                                buttons=["fullscreen"])
                         with gr.Row():
                             which = gr.Dropdown([("all kinds", "all")], value="all", label="Turn", scale=2)
                             all_on = gr.Button("All on", scale=1)
                             all_off = gr.Button("All off", scale=1)
                         checklist = gr.CheckboxGroup([], label="Regions (number, label, score)", elem_id="regions",
                                                      elem_classes="region-list")
+                        show_suggestions = gr.Checkbox(False, label="Show the suggestions below the threshold",
+                                                       visible=False, elem_id="show-suggestions")
                     with gr.Tab("Before / after", id="compare-tab"):
                         slider = gr.ImageSlider(label="Before / after", format="jpeg", elem_id="compare")
                     with gr.Tab("Draw boxes", id="draw-tab"):
@@ -114,7 +118,7 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                                           "unless the photo was WebP (then lossless)")
                     prepare = gr.Button("Prepare download", variant="primary", elem_id="prepare")
                 privacy_md = gr.Markdown(elem_id="privacy")
-                add_findings = gr.Button("Add what the check found as regions", visible=False)
+                add_findings = gr.Button("Add what the check found as regions", visible=False, elem_id="add-findings")
                 with gr.Row():
                     download_image = gr.DownloadButton("Download image", visible=False, variant="primary",
                                                        elem_id="download-image")
@@ -130,12 +134,16 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                         feedback_md = gr.Markdown(elem_id="feedback-status")
         with gr.Tab("Many photos", id="batch"):
             gr.Markdown("The settings of the first tab apply to every photo; each gets its default selection.")
+            batch_recheck = gr.Checkbox(True, label="Cover what the privacy check finds", elem_id="batch-recheck",
+                                        info="each result is checked for faces and plates still recognisable; "
+                                             "those found are anonymised too (about one more detection per photo)")
             batch_files = gr.Gallery(type="filepath", interactive=True, label="Photos", columns=6, height=300,
                                      elem_id="batch-photos",
                                      file_types=["image"])
             batch_run = gr.Button("Anonymise all", variant="primary")
-            batch_zip = gr.File(label="Results and reports (zip)")
-            batch_table = gr.Dataframe(headers=["photo", "output", "anonymised", "still found", "error"],
+            batch_zip = gr.File(label="Results and reports (zip)", elem_id="batch-zip")
+            batch_table = gr.Dataframe(headers=["photo", "output", "anonymised", "added by the check",
+                                                "still found", "error"], elem_id="batch-table",
                                        interactive=False)
         if ADMIN:
             with gr.Tab("Admin", id="admin"):
@@ -168,7 +176,7 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
              "slider": slider, "checklist": checklist, "which": which, "annotator": annotator, "editor": editor,
              "download_image": download_image, "download_report": download_report, "privacy": privacy_md,
              "add_findings": add_findings, "batch_zip": batch_zip, "batch_table": batch_table,
-             "prompt_box": prompt_box, "prompt_timer": prompt_timer}
+             "prompt_box": prompt_box, "prompt_timer": prompt_timer, "show_suggestions": show_suggestions}
     if feedback_store is not None:
         named |= {"feedback_md": feedback_md, "feedback_consent": feedback_consent,
                   "feedback_comment": feedback_comment}
@@ -183,7 +191,7 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     style_inputs = [method_box, strength_box, colour_box, shape_box, padding_box]
     detect_inputs = [*style_inputs, kinds_box, objects_box, prompt_box, *threshold_sliders]
     view_outputs = [state_box, status_md, review_image, slider, checklist, which, download_image, download_report,
-                    privacy_md, add_findings]
+                    privacy_md, add_findings, show_suggestions]
     photo_outputs = [*view_outputs, metadata_md, annotator, editor]
     # One event for every detection trigger: a change made while detecting runs once more afterwards, with
     # everything as it is then (trigger_mode="always_last"), instead of racing the first run.
@@ -193,9 +201,11 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
           api_name="photo", api_visibility=PRIVATE, trigger_mode="always_last", **HEAVY)
     light = {"api_visibility": PRIVATE, "concurrency_id": "preview", "concurrency_limit": LIGHT_LIMIT}
     review_inputs = [state_box, *style_inputs]
-    gr.on([method_box.input, strength_box.input, shape_box.input, colour_box.input, padding_box.release],
+    gr.on([method_box.input, strength_box.input, shape_box.input, colour_box.change, padding_box.release],
           wire(on.on_style), review_inputs, view_outputs, trigger_mode="always_last", **light)
     review_image.select(wire(on.on_click), review_inputs, view_outputs, **light)
+    show_suggestions.input(wire(on.on_show), [show_suggestions, *review_inputs],
+                           [state_box, review_image, slider, checklist, which, show_suggestions], **light)
     checklist.input(wire(on.on_pick), [checklist, *review_inputs], view_outputs, api_name="pick", **light)
     all_on.click(wire(lambda w, *v: on.on_all(w, True, *v)), [which, *review_inputs], view_outputs, **light)
     all_off.click(wire(lambda w, *v: on.on_all(w, False, *v)), [which, *review_inputs], view_outputs, **light)
@@ -206,7 +216,8 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     prepare.click(wire(on.on_export), [format_box, state_box, *detect_inputs],
                   [state_box, privacy_md, download_image, download_report, add_findings], api_name="export",
                   api_visibility=PRIVATE, **HEAVY)
-    batch_run.click(wire(on.on_batch), [batch_files, format_box, *detect_inputs], [batch_zip, batch_table],
+    batch_run.click(wire(on.on_batch), [batch_files, format_box, batch_recheck, *detect_inputs],
+                    [batch_zip, batch_table],
                     api_name="batch", api_visibility=PRIVATE, concurrency_id="batch", concurrency_limit=1)
     if feedback_store is not None:
         photo.change(lambda: False, None, feedback_consent, api_visibility="private")  # consent is per photo

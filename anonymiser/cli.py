@@ -18,6 +18,7 @@ from pathlib import Path
 from anonymiser.images import OUTPUT_FORMATS, ImageError, one_line, output_format, remove_stale_parts, write_atomic
 from anonymiser.inputs import VIDEO, Job, collect
 from anonymiser.pipeline import anonymise_bytes
+from anonymiser.privacy_check import anonymise_checked
 from anonymiser.seeds import image_seed
 from anonymiser.settings import Settings
 from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style
@@ -65,6 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="videos: keep the sound (copied as it is, re-encoded only when MP4 cannot hold it)")
     p.add_argument("--stride", type=int, default=VideoOptions().stride,
                    help="videos: detect on every Nth frame (tracks fill the frames between)")
+    p.add_argument("--recheck", action="store_true",
+                   help="run the privacy check on each output and cover what it still finds (one more detection "
+                        "pass and render per image: slower)")
     return p.parse_args(argv)
 
 
@@ -81,21 +85,26 @@ def build_settings(args: argparse.Namespace, registry: Registry) -> Settings:
 
 
 def process(job: Job, out: Path, settings: Settings, registry: Registry, with_report: bool,
-            claimed: dict[Path, Path], lock: threading.Lock, video: VideoOptions | None = None,
-            seed: int | None = None) -> str:
+            claimed: dict[Path, Path], lock: threading.Lock, recheck: bool = False,
+            video: VideoOptions | None = None, seed: int | None = None) -> str:
     if job.kind == VIDEO:
         target = claim(out / job.relative.with_name(f"{job.relative.name}.mp4"), job, claimed, lock)
         result = anonymise_video_file(job.source, target, settings, registry, video or VideoOptions(), with_report)
         return f"{sum(t.selected for t in result.tracks)} track(s) anonymised over {result.frames} frames"
     data = job.source.read_bytes()
-    outcome = anonymise_bytes(data, settings, registry, source=str(job.source),
-                              seed=image_seed(seed, job.relative))
+    if recheck:
+        outcome, _ = anonymise_checked(data, settings, registry, source=str(job.source), recheck=True,
+                                       seed=image_seed(seed, job.relative))
+    else:
+        outcome = anonymise_bytes(data, settings, registry, source=str(job.source),
+                                  seed=image_seed(seed, job.relative))
     target = claim(out / job.relative.with_name(f"{job.relative.name}.{outcome.extension}"), job, claimed, lock)
     write_atomic(target, outcome.data)
     if with_report:
         write_atomic(target.with_suffix(".json"), json.dumps(outcome.report, indent=1).encode())
     n = sum(r["selected"] for r in outcome.report["regions"])
-    return f"{n} region(s) anonymised"
+    added = len(outcome.report.get("added_by_privacy_check", []))
+    return f"{n} region(s) anonymised" + (f", {added} of them added by the privacy check" if added else "")
 
 
 def claim(target: Path, job: Job, claimed: dict[Path, Path], lock: threading.Lock) -> Path:
@@ -215,9 +224,8 @@ def run(args: argparse.Namespace) -> int:
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
         video = VideoOptions(stride=max(1, args.stride), track=args.track, keep_audio=args.keep_audio)
-        futures = {pool.submit(process, j, args.out, settings, registry, args.report, claimed, lock, video=video,
-                               seed=args.seed): j
-                   for j in jobs}
+        futures = {pool.submit(process, j, args.out, settings, registry, args.report, claimed, lock, args.recheck,
+                               video, seed=args.seed): j for j in jobs}
         for future in as_completed(futures):
             job = futures[future]
             try:

@@ -14,16 +14,17 @@ import gradio as gr
 from anonymiser.batch import anonymise_to_zip
 from anonymiser.images import ImageError
 from anonymiser.pipeline import run_detection
+from anonymiser.privacy_check import actionable, floors
 from anonymiser.settings import OBJECTS, Settings
 from anonymiser.style import Style, parse_colour
 from detectors.engine import PROMPT_KIND, resolve
 from detectors.regions import Regions
 from webapp.context import registry
 from webapp.preview import draw, regions_from_boxes, regions_from_paint
-from webapp.review import MANUAL, Review
+from webapp.review import Review
 from webapp.serving import prompt_state
 from webapp.session import Upload, discard, export, new_workdir, open_upload, read_pixels, read_preview
-from webapp.texts import metadata_text, privacy_text, region_choices, status_text
+from webapp.texts import metadata_text, privacy_text, region_choices, status_text, suggestions_label
 
 KINDS = list(registry.config["kinds"])
 THRESHOLD_KEYS = [*KINDS, OBJECTS, PROMPT_KIND]  # the threshold sliders, in this order
@@ -55,8 +56,14 @@ def unpack(state: dict | None) -> tuple[Upload, Review]:
     return Upload.from_json(state["upload"]), Review.from_json(state["review"])
 
 
-def pack(upload: Upload, review: Review, findings: list[dict] | None = None) -> dict:
-    return {"upload": upload.to_json(), "review": review.to_json(), "findings": findings or []}
+def pack(upload: Upload, review: Review, findings: list[dict] | None = None, suggestions: bool = False) -> dict:
+    return {"upload": upload.to_json(), "review": review.to_json(), "findings": findings or [],
+            "suggestions": suggestions}
+
+
+def showing(state: dict | None) -> bool:
+    """Whether the suggestions below the threshold are shown (collapsed by default)."""
+    return bool((state or {}).get("suggestions"))
 
 
 def user_error(exc: Exception) -> gr.Error:
@@ -65,12 +72,14 @@ def user_error(exc: Exception) -> gr.Error:
 
 # ---- outputs shared by several events -------------------------------------------------------------------
 
-def views(upload: Upload, review: Review, style: Style) -> dict:
-    picture, anonymised = draw(read_preview(upload), review, upload.scale, style)
+def views(upload: Upload, review: Review, style: Style, suggestions: bool = False) -> dict:
+    picture, anonymised = draw(read_preview(upload), review, upload.scale, style, suggestions)
+    hidden = bool((review.suggested & ~review.selected).any())
     return {"review_image": picture, "slider": (upload.preview, anonymised),
-            "checklist": gr.update(choices=region_choices(review),
+            "checklist": gr.update(choices=region_choices(review, suggestions),
                                    value=[str(i) for i in review.regions.ids[review.selected]]),
-            "which": gr.update(choices=[("all kinds", "all"), *[(label, label) for label in review.labels()]])}
+            "which": gr.update(choices=[("all kinds", "all"), *[(label, label) for label in review.labels()]]),
+            "show_suggestions": gr.update(label=suggestions_label(review), value=suggestions, visible=hidden)}
 
 
 def stale_download() -> dict:
@@ -79,36 +88,42 @@ def stale_download() -> dict:
             "add_findings": gr.update(visible=False)}
 
 
-def reviewed(upload: Upload, review: Review, style_values: tuple) -> dict:
+def reviewed(upload: Upload, review: Review, style_values: tuple, suggestions: bool = False) -> dict:
     """After any change to the review: the new state, its status line and pictures."""
-    return {"state": pack(upload, review), "status": status_text(review),
-            **views(upload, review, style_from(*style_values)), **stale_download()}
+    return {"state": pack(upload, review, suggestions=suggestions), "status": status_text(review),
+            **views(upload, review, style_from(*style_values), suggestions), **stale_download()}
 
 
 # ---- events ---------------------------------------------------------------------------------------------
 
 def on_photo(path: str | None, state: dict | None, *values: Any) -> dict:
-    """A new photo, or new detection choices: (re)detect; keep the regions drawn by hand on the same photo."""
+    """A new photo, or new detection choices: (re)detect. On the same photo the regions drawn by hand stay, and
+    a region found again keeps the user's on/off choice (the status says how many could not be kept)."""
     if not path:
         discard(state)
         return {"state": None, "review_image": None, "slider": None, "checklist": gr.update(choices=[], value=[]),
-                "status": "", "metadata": "", "annotator": None, "editor": None, **stale_download()}
+                "status": "", "metadata": "", "annotator": None, "editor": None,
+                "show_suggestions": gr.update(visible=False, value=False), **stale_download()}
     same = bool(state and state.get("upload") and state["upload"]["path"] == path)
     try:
         settings = settings_from(values)
         if same:
-            upload, kept = Upload.from_json(state["upload"]), Review.from_json(state["review"]).manual()
+            upload, earlier = Upload.from_json(state["upload"]), Review.from_json(state["review"])
             image = read_pixels(upload)
         else:
             discard(state)
-            (upload, image), kept = open_upload(path), Review.empty()
+            (upload, image), earlier = open_upload(path), Review.empty()
         result = run_detection(image, settings, registry)
+        least = floors(result.regions, settings.kinds, settings.thresholds, registry, settings.prompt)
     except (ImageError, ValueError) as exc:
         raise user_error(exc) from None
-    review = Review.from_detection(result).merged_with(kept)
+    review, lost = Review.from_detection(result, least).carried_over(earlier)
+    review = review.merged_with(earlier.manual())
     seconds = sum(result.timings_ms.values()) / 1000
-    out = {"state": pack(upload, review), "status": status_text(review, seconds), "metadata": metadata_text(upload),
-           **views(upload, review, settings.style), **stale_download()}
+    suggestions = same and showing(state)
+    out = {"state": pack(upload, review, suggestions=suggestions), "status": status_text(review, seconds, lost),
+           "metadata": metadata_text(upload), **views(upload, review, settings.style, suggestions),
+           **stale_download()}
     if not same:
         out["annotator"] = {"image": upload.preview, "boxes": []}
         out["editor"] = {"background": upload.preview, "layers": [], "composite": None}
@@ -117,36 +132,46 @@ def on_photo(path: str | None, state: dict | None, *values: Any) -> dict:
 
 def on_style(state: dict | None, *style_values: Any) -> dict:
     if not state:
-        return {}
+        return {"status": gr.skip()}  # nothing to restyle yet; Gradio needs one output named
     upload, review = unpack(state)
-    return {**views(upload, review, style_from(*style_values)), **stale_download()}
+    return {**views(upload, review, style_from(*style_values), showing(state)), **stale_download()}
 
 
 def on_click(evt: gr.SelectData, state: dict | None, *style_values: Any) -> dict:
-    """A click on the review picture turns the region under it on or off."""
+    """A click on the review picture turns the region under it on or off; a click beside every region says so
+    and changes nothing."""
     upload, review = unpack(state)
     x, y = evt.index
-    hit = review.hit(x / upload.scale, y / upload.scale, tolerance=6 / upload.scale)
+    hit = review.hit(x / upload.scale, y / upload.scale, tolerance=6 / upload.scale,
+                     among=review.visible(showing(state)))
     if hit is None:
-        return {}
-    return reviewed(upload, review.toggled(hit), style_values)
+        return {"status": status_text(review) + "\n- No region there: click inside a box to turn it on or off."}
+    return reviewed(upload, review.toggled(hit), style_values, showing(state))
+
+
+def on_show(show: bool, state: dict | None, *style_values: Any) -> dict:
+    """Show or collapse the suggestions below the threshold (list and picture)."""
+    upload, review = unpack(state)
+    return {"state": {**state, "suggestions": bool(show)},
+            **views(upload, review, style_from(*style_values), bool(show))}
 
 
 def on_pick(checked: list[str], state: dict | None, *style_values: Any) -> dict:
     upload, review = unpack(state)
-    return reviewed(upload, review.with_selected_ids(checked or []), style_values)
+    return reviewed(upload, review.with_selected_ids(checked or []), style_values, showing(state))
 
 
 def on_all(label: str, on: bool, state: dict | None, *style_values: Any) -> dict:
     upload, review = unpack(state)
-    return reviewed(upload, review.with_label(None if label in (None, "all") else label, on), style_values)
+    return reviewed(upload, review.with_label(None if label in (None, "all") else label, on), style_values,
+                    showing(state))
 
 
 def add_regions(state: dict | None, regions: Regions, style_values: tuple) -> dict:
     upload, review = unpack(state)
     if not len(regions):
         raise gr.Error("Nothing to add: draw a box or paint an area on the picture first.")
-    return reviewed(upload, review.added(regions.clipped(*upload.size)), style_values)
+    return reviewed(upload, review.added(regions.clipped(*upload.size)), style_values, showing(state))
 
 
 def on_add_boxes(value: dict | None, state: dict | None, *style_values: Any) -> dict:
@@ -171,11 +196,13 @@ def on_paint_tab(state: dict | None) -> dict | None:
 
 
 def on_add_findings(state: dict | None, *style_values: Any) -> dict:
-    """Regions the privacy check found that no region covered become regions of their own."""
+    """What the privacy check found is covered: regions it fell in turned on, the rest added as regions
+    ("added by the privacy check"), so the next check reports none of them again."""
+    upload, review = unpack(state)
     findings = (state or {}).get("findings") or []
-    regions = Regions.create([f["box"] for f in findings], [f["score"] for f in findings],
-                             [f["label"] for f in findings], MANUAL)
-    return add_regions(state, regions, style_values)
+    if not findings:
+        raise gr.Error("Nothing to add: prepare the download first; its privacy check says what it finds.")
+    return reviewed(upload, review.covered(findings), style_values, showing(state))
 
 
 def on_export(fmt: str, state: dict | None, *values: Any) -> dict:
@@ -186,19 +213,21 @@ def on_export(fmt: str, state: dict | None, *values: Any) -> dict:
     except (ImageError, ValueError) as exc:
         raise user_error(exc) from None
     check = done.report_data["privacy_check"]
-    uncovered = [f for f in check["findings"] if f["reason"] == "not covered by any region"]
+    todo = actionable(check["findings"])
     size_mb = done.image.stat().st_size / 1e6
-    return {"state": pack(upload, review, uncovered), "privacy": privacy_text(check, review),
+    return {"state": pack(upload, review, todo, showing(state)), "privacy": privacy_text(check, review),
             "download_image": gr.update(value=str(done.image), visible=True,
                                         label=f"Download {done.image.suffix[1:].upper()} ({size_mb:.1f} MB)"),
             "download_report": gr.update(value=str(done.report), visible=True),
-            "add_findings": gr.update(visible=bool(uncovered))}
+            "add_findings": gr.update(visible=bool(todo))}
 
 
-def on_batch(files: list | None, fmt: str, method: str, strength: str, colour: str, shape: str, padding: float,
-             kinds: list[str], objects: list[str], prompt: str, progress=gr.Progress(), *thresholds: Any) -> dict:  # noqa: B008
-    """The Many photos tab: every photo with the first tab's settings, into one zip with a table. (Gradio
-    passes its progress tracker in `progress`'s position, before the sliders' values.)"""
+def on_batch(files: list | None, fmt: str, recheck: bool, method: str, strength: str, colour: str, shape: str,
+             padding: float, kinds: list[str], objects: list[str], prompt: str, progress=gr.Progress(),  # noqa: B008
+             *thresholds: Any) -> dict:
+    """The Many photos tab: every photo with the first tab's settings, into one zip with a table; with
+    `recheck`, what the privacy check finds in an output is covered too. (Gradio passes its progress tracker
+    in `progress`'s position, before the sliders' values.)"""
     paths = [Path(item[0] if isinstance(item, (tuple, list)) else item) for item in files or []]
     if not paths:
         raise gr.Error("Add some photos first.")
@@ -209,8 +238,9 @@ def on_batch(files: list | None, fmt: str, method: str, strength: str, colour: s
     zip_path = new_workdir() / "anonymised.zip"
     progress(0, desc="Anonymising")
     items = anonymise_to_zip(paths, zip_path, settings, registry,
-                             lambda done, total, name: progress(done / total, desc=f"{done}/{total}: {name}"))
-    rows = [[i.source, i.output or "-", i.anonymised, i.still_found, i.error] for i in items]
+                             lambda done, total, name: progress(done / total, desc=f"{done}/{total}: {name}"),
+                             recheck=bool(recheck))
+    rows = [[i.source, i.output or "-", i.anonymised, i.added, i.still_found, i.error] for i in items]
     return {"batch_zip": str(zip_path), "batch_table": rows}
 
 

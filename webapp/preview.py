@@ -63,14 +63,19 @@ def colour_of(label: str, detector: str, suggested: bool) -> tuple[int, int, int
     return LABEL_COLOURS.get(label, PALETTE[zlib.crc32(label.encode()) % len(PALETTE)])
 
 
-def draw(preview: np.ndarray, review: Review, scale: float, style: Style) -> tuple[np.ndarray, np.ndarray]:
+def draw(preview: np.ndarray, review: Review, scale: float, style: Style,
+         suggestions: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(review picture, anonymised preview): the second is what the download will look like, the first
-    adds each region's number and outline: solid when on, dashed when off, amber for suggestions."""
+    adds the outline of each region shown (`Review.visible`): solid when on, dashed when off, amber for
+    suggestions; and its number where that covers no other number (the list numbers them all)."""
     small = scaled(review.regions, scale, preview.shape[:2])
     anonymised = render(preview, small, review.selected, style, seed=0)  # fixed noise: toggles do not flicker
     picture = anonymised.copy()
     thickness = max(1, round(max(preview.shape[:2]) / 640))
-    for i in range(len(small)):
+    shown = np.flatnonzero(review.visible(suggestions))
+    font = tag_font(picture.shape)
+    tags = place_tags(small.boxes[shown], [tag_size(str(i + 1), font) for i in shown], picture.shape[:2])
+    for i, tag in zip(shown, tags, strict=True):
         colour = colour_of(str(small.labels[i]), str(small.detectors[i]), bool(review.suggested[i]))
         x0, y0, x1, y1 = (int(round(v)) for v in small.boxes[i])
         on = bool(review.selected[i])
@@ -78,7 +83,8 @@ def draw(preview: np.ndarray, review: Review, scale: float, style: Style) -> tup
             cv2.rectangle(picture, (x0, y0), (x1, y1), colour, thickness + 1, cv2.LINE_AA)
         else:
             dashed_rectangle(picture, (x0, y0), (x1, y1), colour, thickness)
-        number_tag(picture, str(i + 1), (x0, y0), colour, filled=on)
+        if tag is not None:
+            number_tag(picture, str(i + 1), tag, colour, on, font)
     return picture, anonymised
 
 
@@ -93,18 +99,49 @@ def dashed_rectangle(image: np.ndarray, p0: tuple[int, int], p1: tuple[int, int]
                      (round(a[0] + (b[0] - a[0]) * t1), round(a[1] + (b[1] - a[1]) * t1)), colour, thickness)
 
 
-def number_tag(image: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, int, int],
-               filled: bool) -> None:
-    """The region's number in a small box above its top-left corner (inside, when at the image's top)."""
-    font, size = cv2.FONT_HERSHEY_SIMPLEX, max(0.45, max(image.shape[:2]) / 1500)
-    weight = 2 if size >= 0.7 else 1
-    (tw, th), base = cv2.getTextSize(text, font, size, weight)
-    x = int(np.clip(corner[0], 0, max(0, image.shape[1] - tw - 4)))
-    y = corner[1] - th - base - 4 if corner[1] - th - base - 4 >= 0 else corner[1]
-    y = int(np.clip(y, 0, max(0, image.shape[0] - th - base - 4)))
-    cv2.rectangle(image, (x, y), (x + tw + 4, y + th + base + 4), colour, -1 if filled else 1)
+Font = tuple[int, float, int]  # OpenCV font face, scale, weight
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in preview pixels
+
+
+def tag_font(shape: tuple[int, ...]) -> Font:
+    size = max(0.45, max(shape[:2]) / 1500)
+    return cv2.FONT_HERSHEY_SIMPLEX, size, 2 if size >= 0.7 else 1
+
+
+def tag_size(text: str, font: Font) -> tuple[int, int]:
+    (tw, th), base = cv2.getTextSize(text, *font)
+    return tw + 4, th + base + 4
+
+
+def place_tags(boxes: np.ndarray, sizes: list[tuple[int, int]], shape: tuple[int, int]) -> list[Rect | None]:
+    """Where each box's number goes: above its top-left corner, else inside it, below it, or above its right
+    end, the first spot (inside the picture) that overlaps no number placed before; None when all do."""
+    height, width = shape
+    placed: list[Rect] = []
+    out: list[Rect | None] = []
+    for (x0, y0, x1, y1), (w, h) in zip(np.round(boxes).astype(int).tolist(), sizes, strict=True):
+        spot = None
+        for x, y in ((x0, y0 - h), (x0, y0), (x0, y1), (x1 - w, y0 - h)):
+            x, y = int(np.clip(x, 0, max(0, width - w))), int(np.clip(y, 0, max(0, height - h)))
+            rect = (x, y, x + w, y + h)
+            if not any(rect[0] < r[2] and r[0] < rect[2] and rect[1] < r[3] and r[1] < rect[3] for r in placed):
+                spot = rect
+                break
+        if spot is not None:
+            placed.append(spot)
+        out.append(spot)
+    return out
+
+
+def number_tag(image: np.ndarray, text: str, rect: Rect, colour: tuple[int, int, int], filled: bool,
+               font: Font) -> None:
+    """The region's number in a small box at `rect` (from `place_tags`)."""
+    face, size, weight = font
+    x, y, x1, y1 = rect
+    (_, th), _ = cv2.getTextSize(text, face, size, weight)
+    cv2.rectangle(image, (x, y), (x1 - 1, y1 - 1), colour, -1 if filled else 1)
     ink = (0, 0, 0) if filled and sum(colour) > 380 else (255, 255, 255) if filled else colour
-    cv2.putText(image, text, (x + 2, y + th + 2), font, size, ink, weight, cv2.LINE_AA)
+    cv2.putText(image, text, (x + 2, y + th + 2), face, size, ink, weight, cv2.LINE_AA)
 
 
 def regions_from_boxes(boxes: Sequence[dict[str, Any]], scale: float) -> Regions:

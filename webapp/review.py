@@ -11,10 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from anonymiser.privacy_check import CHECK_DETECTOR, covered
 from detectors.engine import DetectionResult
+from detectors.geometry import iou
 from detectors.regions import Regions
 
 MANUAL = "manual"  # detector name of the regions a user draws or paints
+KEPT = (MANUAL, CHECK_DETECTOR)  # regions a user added (by hand or from the privacy check): kept on re-detection
+SAME_REGION = 0.5  # IoU at which a region found again is the same region (and keeps the user's choice)
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,16 @@ class Review:
         return cls(Regions.empty(), np.zeros(0, bool), np.zeros(0, bool))
 
     @classmethod
-    def from_detection(cls, result: DetectionResult) -> Review:
+    def from_detection(cls, result: DetectionResult, floors: np.ndarray | None = None) -> Review:
+        """The detected regions grouped by label, best score first (ids numbered so: face-1 is the likeliest
+        face); none selected below its `floors` value (the threshold its slider shows), whatever a detector's
+        own rule says."""
         selected = np.asarray(result.selected, dtype=bool)
-        return cls(result.regions, selected.copy(), ~selected, dict(result.models), dict(result.unavailable),
-                   dict(result.timings_ms))
+        if floors is not None:
+            selected = selected & (result.regions.scores >= floors)
+        order = np.lexsort((-result.regions.scores, result.regions.labels.astype(str)))
+        return cls(result.regions[order].numbered(), selected[order], ~selected[order], dict(result.models),
+                   dict(result.unavailable), dict(result.timings_ms))
 
     def __len__(self) -> int:
         return len(self.regions)
@@ -67,10 +77,37 @@ class Review:
         return replace(self, regions=merged, selected=np.concatenate([self.selected, np.full(len(regions), on)]),
                        suggested=np.concatenate([self.suggested, np.zeros(len(regions), bool)]))
 
+    def covered(self, findings: list[dict[str, Any]]) -> Review:
+        """What the privacy check found, covered (`anonymiser.privacy_check.covered`)."""
+        regions, selected = covered(self.regions, self.selected, findings)
+        extra = np.zeros(len(regions) - len(self), bool)
+        return replace(self, regions=regions, selected=selected, suggested=np.concatenate([self.suggested, extra]))
+
     def manual(self) -> Review:
-        """Only the regions the user drew or painted (kept when detection runs again)."""
-        keep = self.regions.detectors.astype(str) == MANUAL
+        """Only the regions the user drew, painted or took from the privacy check (kept when detection runs
+        again)."""
+        keep = np.isin(self.regions.detectors.astype(str), KEPT)
         return Review(self.regions[keep], self.selected[keep], self.suggested[keep])
+
+    def chosen(self) -> np.ndarray:
+        """Detected regions the user turned on or off against their default (default: on unless a suggestion)."""
+        detected = ~np.isin(self.regions.detectors.astype(str), KEPT)
+        return detected & (self.selected == self.suggested)
+
+    def carried_over(self, earlier: Review) -> tuple[Review, int]:
+        """This (new) detection with the on/off choices made in `earlier`: a region found again (same label,
+        IoU >= SAME_REGION with the chosen one) keeps it. Also returns how many choices found no region."""
+        selected, lost = self.selected.copy(), 0
+        labels = self.regions.labels.astype(str)
+        for j in np.flatnonzero(earlier.chosen()):
+            same = labels == str(earlier.regions.labels[j])
+            overlap = iou(earlier.regions.boxes[j:j + 1], self.regions.boxes)[0] if len(self) else np.zeros(0)
+            overlap = np.where(same, overlap, 0.0)
+            if not len(overlap) or overlap.max() < SAME_REGION:
+                lost += 1
+                continue
+            selected[int(np.argmax(overlap))] = earlier.selected[j]
+        return replace(self, selected=selected), lost
 
     def merged_with(self, other: Review) -> Review:
         """`other`'s regions after this review's, each keeping its own on/off."""
@@ -80,15 +117,20 @@ class Review:
         out.selected[len(self):] = other.selected
         return out
 
-    def hit(self, x: float, y: float, tolerance: float = 0.0) -> int | None:
-        """The region at image point (x, y): the smallest box containing it, else the nearest box within
-        `tolerance` pixels (tiny faces are hard to click); None when there is none."""
-        if not len(self):
+    def visible(self, suggestions: bool) -> np.ndarray:
+        """The regions shown: all, or (suggestions collapsed) those not left off as suggestions."""
+        return np.ones(len(self), bool) if suggestions else ~(self.suggested & ~self.selected)
+
+    def hit(self, x: float, y: float, tolerance: float = 0.0, among: np.ndarray | None = None) -> int | None:
+        """The region at image point (x, y) (of those `among` shows): the smallest box containing it, else the
+        nearest box within `tolerance` pixels (tiny faces are hard to click); None when there is none."""
+        shown = np.ones(len(self), bool) if among is None else np.asarray(among, bool)
+        if not shown.any():
             return None
         boxes = self.regions.boxes
         dx = np.maximum(np.maximum(boxes[:, 0] - x, x - boxes[:, 2]), 0)
         dy = np.maximum(np.maximum(boxes[:, 1] - y, y - boxes[:, 3]), 0)
-        distance = np.hypot(dx, dy)
+        distance = np.where(shown, np.hypot(dx, dy), np.inf)
         area = self.regions.widths * self.regions.heights
         inside = np.flatnonzero(distance == 0)
         if len(inside):

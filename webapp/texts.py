@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from anonymiser.privacy_check import CHECK_DETECTOR
 from webapp.review import MANUAL, Review
 from webapp.session import Upload
 
@@ -15,24 +16,40 @@ METADATA_NAMES = {"camera_make": "camera make", "camera_model": "camera model", 
 METADATA_VALUES = ("camera_make", "camera_model", "date_time", "software", "artist", "copyright")  # shown inline
 
 
-def region_choices(review: Review) -> list[tuple[str, str]]:
+ORIGINS = {MANUAL: "drawn by you", CHECK_DETECTOR: "added by the privacy check"}
+
+
+def region_choices(review: Review, suggestions: bool = False) -> list[tuple[str, str]]:
+    """The list's entries (number, label, score or origin) of the regions shown (`Review.visible`)."""
     out = []
+    shown = review.visible(suggestions)
     for i, row in enumerate(review.regions):
-        score = "drawn by you" if row["detector"] == MANUAL else f"{row['score']:.2f}"
+        if not shown[i]:
+            continue
+        score = ORIGINS.get(row["detector"], f"{row['score']:.2f}")
         hint = ", suggestion" if review.suggested[i] else ""
         out.append((f"{i + 1}. {row['label']} ({score}{hint})", row["id"]))
     return out
 
 
-def status_text(review: Review, seconds: float | None = None) -> str:
+def suggestions_label(review: Review) -> str:
+    hidden = int((review.suggested & ~review.selected).sum())
+    return f"Show the {hidden} suggestions below the threshold (amber, off)"
+
+
+def status_text(review: Review, seconds: float | None = None, lost: int = 0) -> str:
     counts: dict[str, int] = {}
-    for label in review.regions.labels.astype(str):
+    for label in review.regions.labels.astype(str)[review.selected]:
         counts[label] = counts.get(label, 0) + 1
     kinds = ", ".join(f"{n} {label}" for label, n in counts.items())
     took = f" in {seconds:.1f} s" if seconds is not None else ""
-    lines = [f"**{len(review)} regions**{took}" + (f" ({kinds})" if kinds else "") +
-             f": {int(review.selected.sum())} on, {int(review.suggested.sum())} amber suggestions just below the "
-             "threshold. Click a region in the picture, or tick it in the list, to turn it on or off."]
+    hidden = int((review.suggested & ~review.selected).sum())
+    lines = [f"**{int(review.selected.sum())} regions on**{took}" + (f" ({kinds})" if kinds else "") +
+             (f", {hidden} suggestions below the threshold off" if hidden else "") +
+             ". Click a region in the picture, or tick it in the list, to turn it on or off."]
+    if lost:
+        lines.append(f"- {lost} of your on/off choices could not be kept: "
+                     f"{'that region was' if lost == 1 else 'those regions were'} not found again.")
     lines += [f"- {KIND_NAMES.get(kind, kind)} not searched: {reason}" for kind, reason in review.unavailable.items()]
     return "\n".join(lines)
 
@@ -55,11 +72,12 @@ def metadata_text(upload: Upload) -> str:
 def privacy_text(check_json: dict[str, Any], review: Review) -> str:
     findings = check_json["findings"]
     if not findings and not check_json["unavailable"]:
-        return "✅ **Privacy check:** no face or licence plate found in the result."
+        return "✅ **Privacy check:** no recognisable face or licence plate in the result."
     numbers = {str(rid): i + 1 for i, rid in enumerate(review.regions.ids)}
     lines = [f"⚠️ **Privacy check:** {check_json['summary']}."]
     for f in findings:
         x0, y0, x1, y1 = (round(v) for v in f["box"])
         where = f"#{numbers[f['region_id']]} " if f["region_id"] in numbers else ""
-        lines.append(f"- {f['label']} {where}at ({x0}, {y0})-({x1}, {y1}), score {f['score']:.2f}: {f['reason']}")
+        lines.append(f"- {f['label']} {where}at ({x0}, {y0})-({x1}, {y1}), score {f['score']:.2f}, "
+                     f"{f['detail']:.0%} of its detail visible: {f['reason']}")
     return "\n".join(lines)

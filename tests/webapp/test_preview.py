@@ -11,9 +11,12 @@ from webapp.preview import (
     SUGGESTION_COLOUR,
     downscaled,
     draw,
+    place_tags,
     regions_from_boxes,
     regions_from_paint,
     scaled,
+    tag_font,
+    tag_size,
 )
 from webapp.review import MANUAL, Review
 
@@ -52,7 +55,7 @@ def test_the_anonymised_preview_is_the_renderer_at_preview_scale(big_photo, revi
 def test_turned_off_regions_are_untouched_but_outlined(big_photo, review):
     small, scale = downscaled(big_photo)
     off = review.with_label(None, False)
-    picture, anonymised = draw(small, off, scale, Style(method="fill"))
+    picture, anonymised = draw(small, off, scale, Style(method="fill"), suggestions=True)
     np.testing.assert_array_equal(anonymised, small)
     changed = np.any(picture != small, axis=2)
     for box in review.regions.boxes * scale:
@@ -64,10 +67,30 @@ def test_suggestions_are_drawn_in_their_own_colour(big_photo):
     small, scale = downscaled(big_photo)
     regions = Regions.create([[300, 300, 900, 900]], [0.2], "face", "retinaface").numbered()
     suggestion = Review(regions, np.zeros(1, bool), np.ones(1, bool))
-    picture, _ = draw(small, suggestion, scale, Style())
+    picture, _ = draw(small, suggestion, scale, Style(), suggestions=True)
     x0 = round(300 * scale)
     edge = picture[round(450 * scale):round(750 * scale), x0]
     assert (np.abs(edge.astype(int) - SUGGESTION_COLOUR).sum(axis=1) < 30).mean() > 0.3  # dashed
+    collapsed, _ = draw(small, suggestion, scale, Style())
+    np.testing.assert_array_equal(collapsed, small)  # collapsed: not drawn at all
+
+
+def test_numbers_never_cover_each_other_and_every_region_keeps_its_outline(big_photo):
+    """A crowd of tiny faces: each number sits where no other number is, or is left to the list."""
+    small, scale = downscaled(big_photo)
+    rng = np.random.default_rng(0)
+    corners = rng.uniform(0, 600, (300, 2))
+    boxes = np.concatenate([corners, corners + rng.uniform(4, 30, (300, 2))], axis=1)
+    font = tag_font(small.shape)
+    tags = place_tags(boxes, [tag_size(str(i + 1), font) for i in range(len(boxes))], small.shape[:2])
+    placed = [t for t in tags if t is not None]
+    assert 10 < len(placed) < len(boxes)
+    for i, a in enumerate(placed):
+        assert a[0] >= 0 and a[1] >= 0 and a[2] <= small.shape[1] and a[3] <= small.shape[0]
+        for b in placed[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    lone = place_tags(boxes[:1], [tag_size("1", font)], small.shape[:2])[0]
+    assert lone[3] <= boxes[0][1] + 1 or lone[1] == 0  # a lone region's number sits just above it
 
 
 def test_boxes_drawn_on_the_preview_become_image_regions():

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from detectors.engine import detect
+from anonymiser.privacy_check import CHECK_DETECTOR, TURNED_OFF, UNCOVERED
+from detectors.engine import DetectionResult, detect
 from detectors.regions import Regions
 from webapp.review import MANUAL, Review, decode_mask, encode_mask
 
@@ -31,10 +32,59 @@ def test_a_review_survives_json_exactly(found):
         np.testing.assert_array_equal(again.regions.polygons[i], review.regions.polygons[i])
 
 
-def test_suggestions_are_exactly_what_detection_left_off(found):
+def by_id(review: Review, values: np.ndarray) -> dict[str, bool]:
+    return dict(zip(review.regions.ids.astype(str), values.tolist(), strict=True))
+
+
+def test_suggestions_are_exactly_what_detection_left_off_grouped_by_label_best_first(found):
     review = Review.from_detection(found)
-    np.testing.assert_array_equal(review.suggested, ~found.selected)
+    by_box = {tuple(b): not s for b, s in zip(found.regions.boxes.tolist(), found.selected, strict=True)}
+    assert {tuple(b): s for b, s in zip(review.regions.boxes.tolist(), review.suggested, strict=True)} == by_box
     assert review.suggested.any() and review.selected.any()
+    keys = list(zip(review.regions.labels.astype(str), -review.regions.scores, strict=True))
+    assert keys == sorted(keys) and review.regions.ids[0] == f"{review.regions.labels[0]}-1"
+
+
+def test_nothing_below_its_floor_is_selected(found):
+    """The slider's value is the least score selected, whatever a detector's own rule for small regions."""
+    floors = np.full(len(found.regions), float(np.median(found.regions.scores)), np.float32)
+    review = Review.from_detection(found, floors)
+    assert review.selected.any()
+    assert (review.regions.scores[review.selected] >= floors[0]).all()
+    assert (review.suggested == ~review.selected).all()
+
+
+def test_a_region_found_again_keeps_the_user_s_choice_and_lost_choices_are_counted(found):
+    review = Review.from_detection(found)
+    chosen = review.toggled(0).toggled(len(review) - 1)
+    assert chosen.chosen().sum() == 2
+    again, lost = Review.from_detection(found).carried_over(chosen)
+    assert lost == 0 and by_id(again, again.selected) == by_id(chosen, chosen.selected)
+    gone = (found.regions.boxes == review.regions.boxes[0]).all(axis=1)  # region 0 is not found again
+    fewer = DetectionResult(found.regions[~gone], found.selected[~gone])
+    again, lost = Review.from_detection(fewer).carried_over(chosen)
+    assert lost == 1 and again.selected[-1] == chosen.selected[-1] != review.selected[-1]
+
+
+def test_collapsed_suggestions_are_not_shown_nor_clicked():
+    regions = Regions.create([[0, 0, 10, 10], [20, 20, 30, 30]], [0.9, 0.2], "face", "x").numbered()
+    review = Review(regions, np.array([True, False]), np.array([False, True]))
+    assert review.visible(False).tolist() == [True, False] and review.visible(True).all()
+    assert review.hit(25, 25, among=review.visible(False)) is None
+    assert review.hit(25, 25, among=review.visible(True)) == 1
+    assert review.toggled(1).visible(False).all()  # a suggestion turned on stays in view
+
+
+def test_covering_the_check_s_findings_turns_regions_on_and_adds_the_rest(found):
+    review = Review.from_detection(found)
+    off = int(np.flatnonzero(~review.selected)[0])
+    findings = [{"box": [1, 1, 9, 9], "score": 0.8, "label": "face", "reason": UNCOVERED, "region_id": ""},
+                {"box": review.regions.boxes[off].tolist(), "score": 0.5, "label": "face", "reason": TURNED_OFF,
+                 "region_id": str(review.regions.ids[off])}]
+    done = review.covered(findings)
+    assert len(done) == len(review) + 1 and done.selected[off] and done.selected[-1] and not done.suggested[-1]
+    assert done.regions.detectors[-1] == CHECK_DETECTOR
+    assert len(done.manual()) == 1  # kept when detection runs again
 
 
 def test_toggle_label_and_id_selection_change_only_what_they_name(found):
