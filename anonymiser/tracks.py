@@ -83,6 +83,20 @@ class Track:
     def frames_detected(self) -> int:
         return len(self.frames)
 
+    def to_state(self) -> dict:
+        """Everything needed to render the track again (for an app session that renders after a review)."""
+        return {**self.to_json(), "detector": self.detector, "frames": self.frames.tolist(),
+                "boxes": self.boxes.tolist(), "scores": self.scores.tolist(), "extend": self.fill.extend,
+                "growth": self.fill.growth}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Track:
+        track = cls(state["id"], state["label"], state["detector"], np.asarray(state["frames"], dtype=int),
+                    np.asarray(state["boxes"], dtype=float).reshape(-1, 4), np.asarray(state["scores"]),
+                    bool(state["selected"]), int(state["first_frame"]), int(state["last_frame"]),
+                    FillSettings(extend=int(state["extend"]), growth=float(state["growth"])))
+        return track
+
     def to_json(self) -> dict:
         covered = self.last - self.first + 1
         return {"id": self.id, "label": self.label, "first_frame": self.first, "last_frame": self.last,

@@ -223,12 +223,27 @@ def anonymise_video(src: Path, dst: Path, detect: Detect, style: Style = Style()
                     options: VideoOptions = VideoOptions(), progress: Progress | None = None,
                     selection: set[str] | None = None) -> VideoResult:
     """Anonymise `src` into `dst` (H.264 MP4). `selection`: track ids to anonymise instead of the defaults."""
-    src, dst = Path(src), Path(dst)
-    info = probe(src)
-    tracks, count, notes = detect_pass(src, detect, options, info, progress)
+    scanned = scan_video(src, detect, options, progress)
     if selection is not None:
-        for track in tracks:
+        for track in scanned.tracks:
             track.selected = track.id in selection
+    return write_video(src, dst, scanned, style, options, progress)
+
+
+def scan_video(src: Path, detect: Detect, options: VideoOptions = VideoOptions(),
+               progress: Progress | None = None) -> VideoResult:
+    """Pass 1 alone (probe, detect, link): the tracks a user may review before `write_video`."""
+    info = probe(Path(src))
+    tracks, count, notes = detect_pass(Path(src), detect, options, info, progress)
+    if info.width >= 3840:
+        notes.append("4K: detection runs on the full frame, expect about 4x the time of 1080p")
+    return VideoResult(info, count, tracks, "", notes)
+
+
+def write_video(src: Path, dst: Path, scanned: VideoResult, style: Style = Style(),
+                options: VideoOptions = VideoOptions(), progress: Progress | None = None) -> VideoResult:
+    """Pass 2: render the selected tracks of `scanned` into `dst`, written whole or not at all."""
+    dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     # Named like write_atomic's temporary files, so remove_stale_parts clears those of a killed run.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.{os.getpid()}.", suffix=".part", dir=dst.parent)
@@ -236,14 +251,13 @@ def anonymise_video(src: Path, dst: Path, detect: Detect, style: Style = Style()
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        audio = encode_pass(src, tmp, tracks, video_style(style), options, info, count, progress)
+        audio = encode_pass(Path(src), tmp, scanned.tracks, video_style(style), options, scanned.info,
+                            scanned.frames, progress)
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if info.width >= 3840:
-        notes.append("4K: detection runs on the full frame, expect about 4x the time of 1080p")
-    return VideoResult(info, count, tracks, audio, notes)
+    return VideoResult(scanned.info, scanned.frames, scanned.tracks, audio, scanned.notes)
 
 
 def detector_for(settings: Settings, registry: Registry) -> Detect:
