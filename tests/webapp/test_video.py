@@ -15,6 +15,7 @@ from benchmarks.clips import camera_frames, write_clip
 from tests.anonymiser.test_video import SIZE, TruthDetector, read_back
 from webapp import video
 
+
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, annotations, eval_image):
     name = "faceapi_sample1.jpg"
