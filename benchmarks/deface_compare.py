@@ -46,10 +46,12 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def run_ours(inputs: Path, out: Path) -> float:
+def run_ours(inputs: Path, out: Path, options: str = "faces") -> float:
+    """Our CLI on `inputs`; `options` = the kinds to detect, optionally followed by CLI options ("faces --jobs 2")."""
     shutil.rmtree(out, ignore_errors=True)
-    return timed([sys.executable, "-m", "anonymiser", str(inputs), "--out", str(out), "--detect", "faces",
-                  "--no-progress"])
+    kinds, *extra = options.split()
+    return timed([sys.executable, "-m", "anonymiser", str(inputs), "--out", str(out), "--detect", kinds,
+                  "--no-progress", *extra])
 
 
 def run_deface(exe: Path, evalset: EvalSet, work: Path, out: Path) -> float:
@@ -81,3 +83,32 @@ def run(evalset: EvalSet, out: Path, quick: bool) -> dict:
                         "face_leak": row(scored["rows"], "face"), **scored}
     result["ratio"] = result["deface"]["ms_per_image"] / result["ours"]["ms_per_image"]
     return result
+
+
+def versus_deface(evalset: EvalSet, out: Path, variants: tuple[str, ...], rounds: int) -> dict:
+    """Whole-CLI wall time of each of our `variants` (see `run_ours`) relative to deface's default CLI.
+
+    Each round runs deface, then every variant, over the same folder, so a round's ratios share the machine's
+    load; the ratio reported is the median over rounds of ours / deface. Leaks are score.py's, on the labels a
+    variant detects (deface is scored on faces: plates are not its job).
+    """
+    exe = ensure_venv()
+    work = out / "versus_deface"
+    inputs = evalset.linked(work / "inputs")
+    seconds: dict[str, list[float]] = {"deface": [], **{v: [] for v in variants}}
+    for _ in range(rounds):
+        seconds["deface"].append(run_deface(exe, evalset, work / "deface_inputs", work / "deface"))
+        for variant in variants:
+            seconds[variant].append(run_ours(inputs, work / folder_name(variant), variant))
+    result: dict = {"images": len(evalset.records), "rounds": rounds, "seconds": seconds, "variants": {}}
+    for variant in ("deface", *variants):
+        kinds = "faces" if variant == "deface" else variant.split()[0]
+        labels = [{"faces": "face", "plates": "plate"}[k] for k in kinds.split(",")]
+        scored = score_folder(evalset, work / folder_name(variant), labels)
+        ratios = [ours / theirs for ours, theirs in zip(seconds[variant], seconds["deface"], strict=True)]
+        result["variants"][variant] = {"ratio_to_deface": statistics.median(ratios), "labels": labels, **scored}
+    return result
+
+
+def folder_name(variant: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in variant)

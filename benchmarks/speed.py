@@ -17,12 +17,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from benchmarks import deface_compare
 from benchmarks.evalset import ROOT, EvalSet, read_rgb
 from detectors.registry import load_config
 
 SIZES = {"640x480": (640, 480), "1920x1080": (1920, 1080), "12 MP": (4000, 3000)}
 PIPELINES = ("faces,plates",)  # the default kinds, what the targets are about
 EXTRA_DETECTORS = ("centerface",)  # the re-identification proxy, measured like the product's detectors
+# our CLI's variants (kinds, then options) timed against deface's, alternating, over the whole dev set
+VERSUS_DEFACE = ("faces", "faces --jobs auto", "faces,plates", "faces,plates --jobs auto")
 CLI_IMAGES = 20  # spread over the set: enough for a rate, without another full pass over it
 TIMEOUT_S = 600
 
@@ -106,4 +109,5 @@ def run(evalset: EvalSet, out: Path, quick: bool) -> dict:
         print(f"  speed: pipeline {kinds} done", file=sys.stderr, flush=True)
     folder = evalset.subset(CLI_IMAGES, work / "cli_subset").linked(work / "cli_inputs")
     result["cli"] = [cli_rate(folder, work / f"cli_out_{jobs}", jobs) for jobs in (1, 2)]
+    result["versus_deface"] = deface_compare.versus_deface(evalset, work, VERSUS_DEFACE, 1 if quick else 3)
     return result

@@ -167,7 +167,23 @@ def speed(result: dict) -> str:
     parts.append("CLI over a folder of the set's images (`python -m anonymiser FOLDER --out DIR --jobs N`, default "
                  "kinds; wall clock including start-up and model loading):\n\n"
                  + table(["--jobs", "images", "wall", "images/s", "CLI summary"], rows))
+    if "versus_deface" in result:
+        parts.append(versus_deface(result["versus_deface"]))
     return "\n\n".join(parts)
+
+
+def versus_deface(result: dict) -> str:
+    """Our CLI's variants against deface's, alternating in one run: wall-time ratio and score.py's leaks."""
+    rows = []
+    for kinds, v in result["variants"].items():
+        leaks = ", ".join(f"{r['group']} {share(r['leaked'], r['n'])}" for r in v["rows"]
+                          if r["group"] in ("face not hard", "face <16px", "face hard", "plate not hard", "plate hard"))
+        seconds = ", ".join(f"{s:.1f}" for s in result["seconds"][kinds])
+        rows.append([kinds, f"{v['ratio_to_deface']:.2f}x", seconds, leaks, pct(v["over_anonymisation"])])
+    return (f"Whole CLI vs deface 1.5.0 (`deface FOLDER`), {result['images']} images, {result['rounds']} alternating "
+            "rounds; ratio = median over rounds of our wall time / deface's in the same round:\n\n"
+            + table(["ours (--detect)", "time vs deface", "wall per round (s)", "leaked (score.py)",
+                     "over-anon."], rows))
 
 
 def deface(result: dict) -> str:
