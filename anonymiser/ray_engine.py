@@ -102,12 +102,17 @@ class Anonymise:
     def __init__(self, task: Task):
         import warnings
 
+        import numpy as np
+
+        from detectors.engine import detect
         from detectors.registry import default_registry
 
         warnings.filterwarnings("ignore", module=r"PIL\.")
         self.task = task
         self.registry = default_registry()
         self.out = locate(task.out)
+        blank = np.zeros((64, 64, 3), np.uint8)  # load the models now, not inside the first image's time
+        detect(blank, task.settings.kinds, task.settings.thresholds, self.registry)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         rows = [self.one(str(path), bytes(data)) for path, data in zip(batch["path"], batch["bytes"], strict=True)]
@@ -143,11 +148,13 @@ def connect(address: str | None) -> bool:
     import anonymiser
     import detectors
 
-    runtime_env = None
-    if address not in (None, "", "local") or os.environ.get("RAY_ADDRESS"):
-        runtime_env = {"py_modules": [Path(anonymiser.__file__).parent, Path(detectors.__file__).parent]}
-    ray.init(address=address or None, logging_level=logging.ERROR, runtime_env=runtime_env,
-             log_to_driver=False)
+    joining = address not in (None, "", "local") or bool(os.environ.get("RAY_ADDRESS"))
+    if joining:
+        options = {"runtime_env": {"py_modules": [Path(anonymiser.__file__).parent, Path(detectors.__file__).parent]}}
+    else:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry from the Ray this run starts
+        options = {"include_dashboard": False}
+    ray.init(address=address or None, logging_level=logging.ERROR, log_to_driver=False, **options)
     return True
 
 

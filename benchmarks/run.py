@@ -26,6 +26,7 @@ TOOLS = {
     "load": ("benchmarks.load_test", "N concurrent users against a running app (loopback only)"),
     "recall": ("benchmarks.detector_recall", "one detector's recall on the dev set, by ground-truth label"),
     "hub-cpu": ("benchmarks.hub_models_cpu", "CPU time of the hub models' architectures, randomly initialised"),
+    "scale": ("benchmarks.scale", "the CLI's local engine vs --engine ray on the same photos: images/s, start-up"),
     "video": ("benchmarks.video", "video mode beside deface's on generated clips: fps, frames with a leak, peak RSS"),
 }
 

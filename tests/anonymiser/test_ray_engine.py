@@ -66,7 +66,8 @@ def s3_endpoint(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def ray_address(s3_endpoint) -> str:
-    ray.init(num_cpus=2, logging_level=logging.ERROR, log_to_driver=False)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=2, logging_level=logging.ERROR, log_to_driver=False, include_dashboard=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
