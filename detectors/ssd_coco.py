@@ -52,11 +52,14 @@ class SsdCoco(BaseDetector):
     def versions(self) -> dict[str, str]:
         return {"object model": f"SSD MobileNet v2 COCO 2018-03-29 ({self.pip_name})"}
 
-    def detect(self, image: np.ndarray, threshold: float) -> Regions:
+    def detect(self, image: np.ndarray, threshold: float, max_tiles: int | None = None,
+               min_tile: int | None = None) -> Regions:
+        """`max_tiles` and `min_tile` override the config for one call (people are searched in finer windows)."""
         floor = self.floor(threshold)
         h, w = image.shape[:2]
         parts = [self._run(image, (0, 0, w, h), floor)]
-        for window in grid_windows(w, h, self.max_tiles, self.min_tile, self.overlap):
+        tiles, smallest = max_tiles or self.max_tiles, min_tile or self.min_tile
+        for window in grid_windows(w, h, tiles, smallest, self.overlap):
             found = self._run(image, window, floor)
             small = ((found.widths <= self.largest_in_tile * (window[2] - window[0]))
                      & (found.heights <= self.largest_in_tile * (window[3] - window[1])))

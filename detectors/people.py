@@ -1,0 +1,128 @@
+"""People, found from several sources and drawn by their silhouette, offline.
+
+Sources, merged by overlap: the COCO detector in finer windows than it uses for vehicles (people 30-100 px
+tall vanish in a 300x300 pass over a whole photo), and a body box estimated from every face the face detector
+finds that no person box already holds (crowds, where the COCO detector sees one blob, still show faces).
+The people selected by default get a silhouette (a bool mask of the image's size) from BlazePose's
+segmentation output on a square crop around each (`detectors/pose_models.py`); people under
+`min_mask_height` px, and masks that leave much of a person's centre uncovered, keep their box. Without the
+weight package or its runtime, people are still found and drawn as boxes; `versions()` says why.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from detectors.base import BaseDetector
+from detectors.geometry import iou
+from detectors.pose_models import PIP_NAME, PoseSegmenter, pasted
+from detectors.regions import Regions
+from detectors.registry import DetectorUnavailable, Registry, default_registry, register_detector
+
+
+def bodies_from_faces(faces: np.ndarray, width: float, below: float) -> np.ndarray:
+    """A body box under each face box: `width` face widths either side of its centre, `below` face heights down."""
+    w, h = faces[:, 2] - faces[:, 0], faces[:, 3] - faces[:, 1]
+    cx = (faces[:, 0] + faces[:, 2]) / 2
+    return np.stack([cx - width * w, faces[:, 1] - 0.2 * h, cx + width * w, faces[:, 1] + below * h], 1)
+
+
+def optional(registry: Registry, name: str):
+    """A helper detector, or None when it is not configured or cannot load (people are found without it)."""
+    try:
+        return registry.get(name) if name else None
+    except DetectorUnavailable:
+        return None
+
+
+@register_detector("people")
+class People(BaseDetector):
+    labels = ("person",)
+
+    def __init__(self, threshold: float, suggest: float, registry: Registry | None = None,
+                 box_detector: str = "ssd_coco", max_tiles: int = 9, min_tile: int = 200,
+                 face_detector: str = "retinaface", face_threshold: float = 0.5, face_weight: float = 0.8,
+                 body_width: float = 1.5, body_below: float = 5.0, same_body_iou: float = 0.3,
+                 min_mask_height: float = 32, crop_scale: float = 1.25, smooth: float = 1.0,
+                 box_margin: float = 0.1, dilate: float = 0.02, min_cover: float = 0.5,
+                 package: str = "mediapipe", pip_name: str = PIP_NAME) -> None:
+        registry = registry or default_registry()
+        try:
+            self.boxes = registry.get(box_detector)
+        except DetectorUnavailable as exc:
+            raise DetectorUnavailable(f"people need {box_detector!r}, which is unavailable: {exc}") from exc
+        self.faces = optional(registry, face_detector)
+        self.suggest = suggest
+        self.max_tiles, self.min_tile = max_tiles, min_tile
+        self.face_threshold, self.face_weight = face_threshold, face_weight
+        self.body_width, self.body_below, self.same_body_iou = body_width, body_below, same_body_iou
+        self.min_mask_height = min_mask_height
+        self.crop_scale, self.smooth, self.box_margin = crop_scale, smooth, box_margin
+        self.dilate, self.min_cover = dilate, min_cover
+        self.segmenter: PoseSegmenter | None = None
+        self.masks_unavailable = ""
+        try:
+            self.segmenter = PoseSegmenter(package=package, pip_name=pip_name)
+        except DetectorUnavailable as exc:
+            self.masks_unavailable = f"People are drawn as boxes: {exc}"
+
+    def versions(self) -> dict[str, str]:
+        masks = self.masks_unavailable or f"BlazePose full segmentation ({PIP_NAME}, Apache-2.0) on LiteRT"
+        return {**self.boxes.versions(), **(self.faces.versions() if self.faces else {}), "person masks": masks}
+
+    def detect(self, image: np.ndarray, threshold: float, masks: bool = True) -> Regions:
+        """People scoring at least the floor; those at `threshold` or above get masks (with `masks`)."""
+        floor = self.floor(threshold)
+        h, w = image.shape[:2]
+        found = self.boxes.detect(image, floor, max_tiles=self.max_tiles, min_tile=self.min_tile)
+        found = found[(found.labels == "person") & (found.scores >= floor)]
+        parts = [Regions.create(found.boxes, found.scores, "person", "people")]
+        if self.faces is not None:
+            parts.append(self._from_faces(image, found.boxes))
+        people = Regions.merge(parts).clipped(w, h)  # no NMS: neighbours in a crowd overlap as much as repeats
+        people = people[people.scores >= floor]
+        if masks and self.segmenter is not None:
+            people.masks = self.silhouettes(image, people, threshold)
+        return people
+
+    def _from_faces(self, image: np.ndarray, person_boxes: np.ndarray) -> Regions:
+        """Body boxes under faces, except where a person box found so far is the same body (by overlap).
+
+        Overlap, not "the face lies in a person box": in a crowd one person box often holds several faces.
+        """
+        faces = self.faces.detect(image, self.face_threshold)
+        faces = faces[faces.scores >= self.face_threshold]
+        bodies = bodies_from_faces(faces.boxes, self.body_width, self.body_below)
+        if len(person_boxes) and len(faces):
+            keep = iou(bodies, person_boxes).max(1) < self.same_body_iou
+            faces, bodies = faces[keep], bodies[keep]
+        return Regions.create(bodies, faces.scores * self.face_weight, "person", "people")
+
+    def silhouettes(self, image: np.ndarray, people: Regions, threshold: float) -> list[np.ndarray | None]:
+        """A mask for each person at `threshold` or above and at least `min_mask_height` tall, else None."""
+        out: list[np.ndarray | None] = [None] * len(people)
+        wanted = np.flatnonzero((people.scores >= threshold) & (people.heights >= self.min_mask_height))
+        if not len(wanted):
+            return out
+        logits, _, squares = self.segmenter.logits(image, people.boxes[wanted], self.crop_scale)
+        for i, lg, square in zip(wanted, logits, squares, strict=True):
+            out[i] = self._mask(lg, square, people.boxes[i], image.shape[:2])
+        return out
+
+    def _mask(self, logits: np.ndarray, square: np.ndarray, box: np.ndarray,
+              shape: tuple[int, int]) -> np.ndarray | None:
+        """The person's mask kept near its box and grown a little; None when it misses the box's centre."""
+        mask = pasted(logits, square, shape, self.smooth)
+        x0, y0, x1, y1 = box
+        mx, my = (x1 - x0) * self.box_margin, (y1 - y0) * self.box_margin
+        near = np.zeros_like(mask)
+        near[max(int(y0 - my), 0):int(np.ceil(y1 + my)), max(int(x0 - mx), 0):int(np.ceil(x1 + mx))] = True
+        mask &= near
+        grow = int(round(self.dilate * (y1 - y0)))
+        if grow > 0:
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+            mask = cv2.dilate(mask.view(np.uint8), kernel).astype(bool)
+        cx0, cy0, cx1, cy1 = (int(round(v)) for v in (x0 + 0.3 * (x1 - x0), y0 + 0.3 * (y1 - y0),
+                                                       x1 - 0.3 * (x1 - x0), y1 - 0.3 * (y1 - y0)))
+        centre = mask[cy0:max(cy1, cy0 + 1), cx0:max(cx1, cx0 + 1)]
+        return mask if centre.size and centre.mean() >= self.min_cover else None
