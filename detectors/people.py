@@ -30,7 +30,7 @@ def bodies_from_faces(faces: np.ndarray, width: float, below: float) -> np.ndarr
 def optional(registry: Registry, name: str):
     """A helper detector, or None when it is not configured or cannot load (people are found without it)."""
     try:
-        return registry.get(name) if name else None
+        return registry.get(name) if name in registry.names() else None
     except DetectorUnavailable:
         return None
 
@@ -42,7 +42,7 @@ class People(BaseDetector):
     def __init__(self, threshold: float, suggest: float, registry: Registry | None = None,
                  box_detector: str = "ssd_coco", max_tiles: int = 9, min_tile: int = 200,
                  face_detector: str = "retinaface", face_threshold: float = 0.5, face_weight: float = 0.8,
-                 body_width: float = 1.5, body_below: float = 5.0, same_body_iou: float = 0.3,
+                 body_width: float = 1.5, body_below: float = 5.0, same_body_iou: float = 0.5,
                  min_mask_height: float = 32, crop_scale: float = 1.25, smooth: float = 1.0,
                  box_margin: float = 0.1, dilate: float = 0.02, min_cover: float = 0.5,
                  package: str = "mediapipe", pip_name: str = PIP_NAME) -> None:

@@ -38,6 +38,7 @@ def test_hub_plumbing_offline_failure_is_one_clear_sentence(monkeypatch, eval_im
     """HF_HUB_OFFLINE with an id not in the cache: unavailable with the reason; faces still found."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     registry = registry_with(owlv2=NOT_CACHED, mask2former="example-org/mask2former-never-downloaded")
+    registry.config["kinds"]["silhouettes"]["detector"] = "mask2former"  # the Hub choice (embedded by default)
     with pytest.raises(DetectorUnavailable) as caught:
         registry.get("owlv2")
     reason = str(caught.value)

@@ -15,6 +15,7 @@ from tests.detectors.conftest import MASK2FORMER_CLASSES, registry_with
 @pytest.fixture(scope="module")
 def m2f(tiny_mask2former):
     registry = registry_with(mask2former=str(tiny_mask2former))
+    registry.config["kinds"]["silhouettes"]["detector"] = "mask2former"  # the Hub choice (embedded by default)
     return registry, registry.get("mask2former")
 
 

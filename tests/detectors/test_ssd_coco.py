@@ -95,7 +95,8 @@ def test_missing_weight_package_is_unavailable_with_a_reason():
     config = load_config()
     settings = config["detectors"]["ssd_coco"]
     settings.update(package="no_such_weights_package", pip_name="no-such-weights==0.0.1")
-    registry = Registry({"kinds": config["kinds"], "detectors": {"ssd_coco": settings}})
+    registry = Registry({"kinds": config["kinds"], "detectors": {"ssd_coco": settings,
+                                                                 "people": config["detectors"]["people"]}})
     with pytest.raises(DetectorUnavailable, match=r"^the package no-such-weights==0\.0\.1 is not installed"):
         registry.get("ssd_coco")
     status = registry.status("ssd_coco")

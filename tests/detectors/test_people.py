@@ -1,0 +1,94 @@
+"""People with silhouettes: SSD + bodies under faces, masks from BlazePose's segmentation on square crops."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detectors.engine import detect
+from detectors.geometry import iou
+from detectors.people import bodies_from_faces
+from detectors.pose_models import MASK_SIDE, pasted, square_crop
+from detectors.regions import Regions
+from detectors.registry import Registry, load_config
+from tests.conftest import gt_boxes
+
+pytest.importorskip("ai_edge_litert", reason="the people masks need ai-edge-litert (requirements.txt)")
+
+
+def centre(box: np.ndarray, share: float = 0.3) -> tuple[slice, slice]:
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    return slice(int(y0 + share * h), int(y1 - share * h)), slice(int(x0 + share * w), int(x1 - share * w))
+
+
+def test_masks_lie_in_their_boxes_and_cover_each_centre(eval_image, annotations, registry):
+    """ultra_zidane: two people, one's arm across the other; each mask is its own person, inside its box."""
+    name = "ultra_zidane.jpg"
+    image = eval_image(name)
+    result = detect(image, "people", registry=registry)
+    people = result.regions[result.selected]
+    truth = gt_boxes(annotations[name], "person")
+    assert len(people) >= len(truth) == 2
+    assert "BlazePose" in result.models["person masks"]
+    masked = [i for i in range(len(people)) if people.masks[i] is not None]
+    assert len(masked) >= 2
+    for i in masked:
+        mask, box = people.masks[i], people.boxes[i]
+        assert mask.dtype == bool and mask.shape == image.shape[:2]
+        x0, y0, x1, y1 = box
+        grown = np.zeros_like(mask)
+        w, h = x1 - x0, y1 - y0
+        grown[max(int(y0 - 0.15 * h), 0):int(y1 + 0.15 * h), max(int(x0 - 0.15 * w), 0):int(x1 + 0.15 * w)] = True
+        assert (mask & grown).sum() == mask.sum()
+        assert mask[centre(box)].mean() >= 0.5
+        assert mask.sum() < 0.9 * w * h  # a silhouette, not its box
+    # the two people of the truth each have a mask of their own that leaves most of the other out
+    best = [masked[int(np.argmax(iou(t[None], people.boxes[masked])[0]))] for t in truth]
+    assert best[0] != best[1]
+    a, b = people.masks[best[0]], people.masks[best[1]]
+    assert (a & b).sum() < 0.3 * min(a.sum(), b.sum())
+
+
+def test_without_the_weight_package_people_are_boxes_with_a_reason(eval_image):
+    config = load_config()
+    config["detectors"]["people"].update(package="no_such_weights_package", pip_name="no-such-pose==0.0.1")
+    registry = Registry(config)
+    image = eval_image("ocv_basketball1.png")
+    result = detect(image, "people", registry=registry)
+    reason = result.models["person masks"]
+    assert reason.startswith("People are drawn as boxes: the package no-such-pose==0.0.1 is not installed")
+    assert reason.endswith(".") and reason.count(". ") == 0 and not result.unavailable
+    assert result.selected.sum() >= 2 and all(m is None for m in result.regions.masks)
+
+
+def test_a_person_cut_by_the_image_edge_keeps_a_centred_crop_and_a_mask(eval_image, registry):
+    """The crop's square reaches outside the image (black there); the mask is pasted on the visible part."""
+    image = eval_image("ocv_basketball1.png")[:, 90:]  # the left player loses a third of his width
+    box = np.float32([0, 80, 84, 480])
+    crop, square = square_crop(image, box, 1.25, MASK_SIDE)
+    assert crop.shape == (MASK_SIDE, MASK_SIDE, 3) and square[0] < 0
+    outside = int(-square[0] / (square[2] - square[0]) * MASK_SIDE)
+    assert outside > 10 and crop[:, :outside - 1].max() == 0 and crop[:, outside + 1:].max() > 0
+    people = Regions.create(box[None], [0.9], "person", "people")
+    mask = registry.get("people").silhouettes(image, people, 0.5)[0]
+    assert mask is not None and mask.shape == image.shape[:2] and mask[:, :20].any()
+
+
+def test_pasting_maps_the_crop_back_onto_its_square():
+    logits = np.full((MASK_SIDE, MASK_SIDE), -5, np.float32)
+    logits[64:192, 64:192] = 5  # the crop's central half
+    mask = pasted(logits, np.float32([-50, 10, 150, 210]), (100, 120), smooth=0)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    assert (rows[0], rows[-1]) == (60, 99) and (cols[0], cols[-1]) == (0, 99)
+
+
+def test_tiny_people_keep_their_box(eval_image, registry):
+    image = eval_image("ultra_zidane.jpg")
+    people = Regions.create([[100, 100, 115, 130], [740, 48, 1144, 700]], [0.9, 0.9], "person", "people")
+    masks = registry.get("people").silhouettes(image, people, 0.5)
+    assert masks[0] is None and masks[1] is not None
+
+
+def test_bodies_hang_under_their_faces():
+    body = bodies_from_faces(np.float32([[100, 50, 120, 74]]), width=1.5, below=5.0)[0]
+    np.testing.assert_allclose(body, [80, 50 - 0.2 * 24, 140, 50 + 5 * 24])
