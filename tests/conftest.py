@@ -58,6 +58,20 @@ def gt_boxes(record: dict, label: str, hard: bool | None = False) -> np.ndarray:
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
+def missed_on(name: str, kind: str, label: str, least_iou: float, eval_image, annotations, registry) -> tuple:
+    """(the non-hard `label` boxes of dev photo `name` that no selected region of `kind` matches at IoU
+    `least_iou`, the selected regions); also checks the photo has some such boxes."""
+    from detectors.engine import detect
+    from detectors.geometry import iou
+
+    result = detect(eval_image(name), kind, registry=registry)
+    found = result.regions[result.selected]
+    truth = gt_boxes(annotations[name], label)
+    assert len(truth), f"{name} has no {label} to find"
+    best = iou(truth, found.boxes).max(axis=1) if len(found) else np.zeros(len(truth))
+    return truth[best < least_iou].tolist(), found
+
+
 def found_by(truth: np.ndarray, boxes: np.ndarray, least_iou: float = 0.3, cover: float = 0.7) -> np.ndarray:
     """Which ground-truth boxes a detector found: IoU >= `least_iou` with one box, or >= `cover` of the box's area
     under the union of boxes (text may come back as words where the truth is a line, or the reverse)."""

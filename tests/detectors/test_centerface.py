@@ -8,7 +8,7 @@ from detectors.engine import detect
 from detectors.geometry import iou
 from detectors.packaged import package_file
 from detectors.registry import DetectorUnavailable, Registry, load_config
-from tests.conftest import gt_boxes
+from tests.conftest import gt_boxes, missed_on
 
 
 def centerface_registry(**overrides) -> Registry:
@@ -35,12 +35,8 @@ def test_model_input_and_outputs_become_size_dynamic():
 @pytest.mark.parametrize("name", ["mpl_grace_hopper.jpg", "ultra_zidane.jpg", "faceapi_sample1.jpg",
                                   "insightface_t1.jpg"])
 def test_finds_every_clear_face(name, eval_image, annotations, centerface):
-    result = detect(eval_image(name), "faces", registry=centerface)
-    faces = result.regions[result.selected]
-    truth = gt_boxes(annotations[name], "face")
-    assert len(truth)
-    best = iou(truth, faces.boxes).max(axis=1) if len(faces) else np.zeros(len(truth))
-    assert (best >= 0.5).all(), f"missed faces {truth[best < 0.5].tolist()}"
+    missed, faces = missed_on(name, "faces", "face", 0.5, eval_image, annotations, centerface)
+    assert not missed
     assert set(faces.detectors) == {"centerface"} and set(faces.labels) == {"face"}
 
 

@@ -4,18 +4,14 @@ import pytest
 
 from detectors.engine import detect
 from detectors.geometry import iou
-from tests.conftest import gt_boxes
+from tests.conftest import gt_boxes, missed_on
 
 
 @pytest.mark.parametrize("name", ["mpl_grace_hopper.jpg", "skimage_astronaut.png", "faceapi_sample1.jpg",
                                   "insightface_t1.jpg"])
 def test_finds_every_clear_face(name, eval_image, annotations, registry):
-    result = detect(eval_image(name), "faces", registry=registry)
-    faces = result.regions[result.selected]
-    truth = gt_boxes(annotations[name], "face")
-    assert len(truth)
-    best = iou(truth, faces.boxes).max(axis=1)
-    assert (best >= 0.4).all(), f"missed faces {truth[best < 0.4].tolist()}"
+    missed, _ = missed_on(name, "faces", "face", 0.4, eval_image, annotations, registry)
+    assert not missed
 
 
 def test_regions_are_inside_the_image_and_labelled(eval_image, registry):

@@ -8,7 +8,7 @@ from detectors.coco_labels import COCO_IDS, COCO_LABELS
 from detectors.engine import detect, resolve
 from detectors.geometry import inside, iou
 from detectors.registry import DetectorUnavailable, Registry, load_config
-from tests.conftest import gt_boxes
+from tests.conftest import gt_boxes, missed_on
 
 VEHICLES = {"car", "bus", "truck", "motorcycle", "bicycle"}
 
@@ -27,13 +27,8 @@ def test_labels_are_the_80_coco_names():
 
 @pytest.mark.parametrize("name", ["ultra_zidane.jpg", "ocv_basketball1.png", "litealpr_wild05.png"])
 def test_finds_every_clear_person(name, eval_image, annotations, registry):
-    result = detect(eval_image(name), "people", registry=registry)
-    people = result.regions[result.selected]
-    truth = gt_boxes(annotations[name], "person")
-    assert len(truth)
-    best = iou(truth, people.boxes).max(axis=1) if len(people) else np.zeros(len(truth))
-    assert (best >= 0.5).all(), f"missed people {truth[best < 0.5].tolist()}"
-    assert set(people.labels) == {"person"}
+    missed, people = missed_on(name, "people", "person", 0.5, eval_image, annotations, registry)
+    assert not missed and set(people.labels) == {"person"}
 
 
 def test_windows_find_small_people_the_whole_image_pass_misses(eval_image, annotations, registry):
