@@ -28,6 +28,7 @@ TOOLS = {
     "hub-cpu": ("benchmarks.hub_models_cpu", "CPU time of the hub models' architectures, randomly initialised"),
     "scale": ("benchmarks.scale", "the CLI's local engine vs --engine ray on the same photos: images/s, start-up"),
     "video": ("benchmarks.video", "video mode beside deface's on generated clips: fps, frames with a leak, peak RSS"),
+    "soak": ("benchmarks.soak", "N users uploading, toggling, downloading for --minutes: memory, deletion, latency"),
     "plates": ("benchmarks.plates", "plates out-of-fold by plate width, reliability diagram, plate-stage latency"),
 }
 
