@@ -58,13 +58,14 @@ def sprite(still: np.ndarray, label: str, box: list[float], start: tuple[float, 
 
 def pasted_frames(background: np.ndarray, sprites: list[Sprite], size: tuple[int, int],
                   count: int) -> Iterator[tuple[np.ndarray, list[tuple[str, list[float]]]]]:
-    """Sprites moved in straight lines over a fixed background; truth = their object boxes, clipped."""
+    """Sprites moved in straight lines over a fixed background, each pasted over the earlier ones; truth = their
+    object boxes, clipped, without objects mostly out of frame or partly covered by a later sprite."""
     width, height = size
     base = cv2.resize(background, size, interpolation=cv2.INTER_AREA)
     for i in range(count):
         t = i / max(1, count - 1)
-        frame, truth = base.copy(), []
-        for s in sprites:
+        frame, truth, pasted = base.copy(), [], np.zeros((height, width), np.int32)
+        for number, s in enumerate(sprites, start=1):
             x = round(s.start[0] + (s.end[0] - s.start[0]) * t)
             y = round(s.start[1] + (s.end[1] - s.start[1]) * t)
             h, w = s.pixels.shape[:2]
@@ -72,8 +73,17 @@ def pasted_frames(background: np.ndarray, sprites: list[Sprite], size: tuple[int
             if fx1 <= fx0 or fy1 <= fy0:
                 continue
             frame[fy0:fy1, fx0:fx1] = s.pixels[fy0 - y:fy1 - y, fx0 - x:fx1 - x]
-            truth += visible(s.label, [s.box[0] + x, s.box[1] + y, s.box[2] + x, s.box[3] + y], size)
-        yield frame, truth
+            pasted[fy0:fy1, fx0:fx1] = number
+            truth += [(number, *v) for v in visible(s.label, [s.box[0] + x, s.box[1] + y, s.box[2] + x,
+                                                              s.box[3] + y], size)]
+        yield frame, [(label, box) for number, label, box in truth if uncovered(pasted, number, box)]
+
+
+def uncovered(pasted: np.ndarray, number: int, box: list[float]) -> bool:
+    """Whether at least 90% of the object's box still shows its own sprite (a later one may be pasted over it)."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    area = pasted[y0:y1, x0:x1]
+    return area.size > 0 and float((area == number).mean()) >= 0.9
 
 
 def visible(label: str, box: list[float], size: tuple[int, int]) -> list[tuple[str, list[float]]]:
