@@ -25,7 +25,7 @@ from anonymiser.settings import OBJECTS
 from anonymiser.style import METHODS, SHAPES, STRENGTHS, Style
 from detectors.coco_labels import COCO_LABELS
 from detectors.engine import DEFAULT_KINDS, PROMPT_KIND
-from webapp import api
+from webapp import api, live
 from webapp import feedback_events as fb
 from webapp import handlers as on
 from webapp.components import unopened
@@ -145,6 +145,25 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
             batch_table = gr.Dataframe(headers=["photo", "output", "anonymised", "added by the check",
                                                 "still found", "error"], elem_id="batch-table",
                                        interactive=False)
+        with gr.Tab("Live camera", id="live"), gr.Row():
+            with gr.Column(scale=1, min_width=320):
+                live_camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera",
+                                       webcam_options=gr.WebcamOptions(mirror=False), elem_id="live-camera")
+                live_kinds = gr.CheckboxGroup([(KIND_NAMES.get(k, k), k) for k in live.LIVE_KINDS], value=["faces"],
+                                              label="Find", info="plates are slower: fewer detections a second")
+                live_method = gr.Radio(list(METHODS), value="auto", label="Method")
+                live_strength = gr.Radio(list(STRENGTHS), value="strong", label="Strength")
+                live_shape = gr.Radio(list(SHAPES), value="auto", label="Shape")
+                live_padding = gr.Slider(0.0, 0.5, value=Style().padding, step=0.01, label="Padding")
+            with gr.Column(scale=2):
+                gr.Markdown("Each frame is anonymised on this server and shown here; nothing of the stream is "
+                            "stored, and no frame is kept once it is answered.")
+                live_view = gr.HTML(elem_id="live-view", min_height=240)
+                live_stats = gr.Markdown(elem_id="live-stats")
+                live_state = gr.State(None, time_to_live=live.STREAM_SECONDS)
+                with gr.Row():
+                    live_snap = gr.Button("Snapshot", elem_id="live-snap")
+                    live_snapshot = gr.DownloadButton("Download snapshot", visible=False, elem_id="live-snapshot")
         if ADMIN:
             with gr.Tab("Admin", id="admin"):
                 gr.Markdown("Photos users shared with their corrections (originals: handle as personal data).")
@@ -180,6 +199,8 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     if feedback_store is not None:
         named |= {"feedback_md": feedback_md, "feedback_consent": feedback_consent,
                   "feedback_comment": feedback_comment}
+    named |= {"live_state": live_state, "live_view": live_view, "live_stats": live_stats,
+              "live_snapshot": live_snapshot}
 
     def wire(handler: Callable[..., Any]) -> Callable[..., Any]:
         """A handler of webapp/ answers with output names; Gradio wants the widgets themselves."""
@@ -219,6 +240,11 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     batch_run.click(wire(on.on_batch), [batch_files, format_box, batch_recheck, *detect_inputs],
                     [batch_zip, batch_table],
                     api_name="batch", api_visibility=PRIVATE, concurrency_id="batch", concurrency_limit=1)
+    live_camera.stream(wire(live.on_frame), [live_camera, live_state, live_kinds, live_method, live_strength,
+                                             live_shape, live_padding], [live_state, live_view, live_stats],
+                       stream_every=live.STREAM_EVERY, time_limit=live.STREAM_SECONDS, api_visibility=PRIVATE,
+                       show_progress="hidden", concurrency_id="live", concurrency_limit=live.VIEWERS)
+    live_snap.click(wire(live.on_snapshot), live_view, live_snapshot, **light)
     if feedback_store is not None:
         photo.change(lambda: False, None, feedback_consent, api_visibility="private")  # consent is per photo
         feedback_send.click(wire(fb.on_feedback), [feedback_comment, feedback_consent, state_box],

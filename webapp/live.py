@@ -3,11 +3,13 @@
 Every frame is answered at once with the faces where the motion model says they are now; detection runs
 beside it, one frame at a time on the whole machine, always on the newest frame (frames that arrive while it
 runs are drawn with followed boxes, never queued for detection), so latency does not grow with time. Between
-two detections each box moves with its face's measured velocity and grows with the time since it was seen
-(the further from evidence, the less we know where the face is); a face the detector misses for a moment
-stays covered for `HOLD_SECONDS`. The motion model keeps boxes only: no pixels outlive their answer, except the
-newest frame while the detector reads it. Detection at 640x480 uses one pass at scale 1.0 (the photo defaults
-in detectors.toml scale 1.25 and tile), passed from here.
+two detections each box stretches from where its face was seen to where its measured velocity takes it (frame
+times are arrival times, so velocities are rough, and heads stop and turn) and grows with the time since it was
+seen (the further from evidence, the less we know where the face is); a face the detector misses for a moment
+stays covered until the detections of `HOLD_SECONDS` after it was seen have all missed it. The motion model
+keeps boxes only: no pixels outlive their answer, except the newest frame while the detector reads it.
+Detection at 640x480 uses one pass at scale 1.0 (the photo defaults in detectors.toml scale 1.25 and tile),
+passed from here.
 """
 from __future__ import annotations
 
@@ -33,12 +35,20 @@ from detectors.regions import Regions
 from detectors.registry import Registry, load_config
 from webapp.session import new_workdir
 
+LIVE_KINDS = ("faces", "plates")  # what the Live tab offers: a detector that keeps up with a camera, and plates
+STREAM_EVERY = 0.04  # seconds between the frames the browser sends (the server answers the newest; others drop)
+STREAM_SECONDS = 600  # one stream's length; the viewer presses the camera's button again to go on
+VIEWERS = 4  # streams served at once (they share the one detector, each gets a share of its rate)
 LIVE_SIZE = (640, 480)  # frames are scaled down to fit: the stream's cost does not depend on the camera
 FACE_OPTIONS = {"scales": [1.0], "max_pixels": 0}  # one pass on the small frame: ~4x cheaper than a photo's
-HOLD_SECONDS = 1.0  # a followed face not detected again is still covered this long
+HOLD_SECONDS = 1.0  # a followed face missed by the detections of this many seconds after it was seen is dropped
 GROWTH_PER_SECOND = 0.6  # share of a box's size added per side, per second since its face was detected
 MAX_GROWTH = 0.5
 MATCH_IOU = 0.1  # a detection continues the followed box it overlaps at least this much (predicted position)
+STALE_SECONDS = 0.5  # a frame this much newer than the newest detected one waits for its own detection
+DETECT_TIMEOUT = 60.0
+MAX_SPEED = 2.0  # box sizes per second: faster measured motion is a mismatch, not a head
+MAX_EXTRAPOLATION = 0.3  # seconds a box is stretched along its velocity; later it only grows
 SMOOTHING = 0.6  # weight of the newest velocity measurement against the previous estimate
 STREAM_QUALITY = 80  # JPEG quality of the frames shown (a snapshot is re-encoded as a photo download is)
 RATE_WINDOW = 2.0  # seconds of answered frames the shown frame rate is counted over
@@ -75,8 +85,10 @@ class Followed:
     label: str
 
     def box_at(self, now: float) -> np.ndarray:
+        """Where it was seen and where its velocity takes it (a head may stop or turn back), both grown."""
         age = max(0.0, now - self.seen)
-        box = self.box + self.velocity * age
+        ahead = self.box + self.velocity * min(age, MAX_EXTRAPOLATION)
+        box = np.concatenate([np.minimum(self.box[:2], ahead[:2]), np.maximum(self.box[2:], ahead[2:])])
         grow = min(MAX_GROWTH, GROWTH_PER_SECOND * age)
         w, h = box[2] - box[0], box[3] - box[1]
         return box + np.array([-w, -h, w, h]) * grow
@@ -106,14 +118,15 @@ class Follower:
             if i in matched:
                 old = self.faces[matched[i]]
                 measured = (box - old.box) / max(at - old.seen, 1e-3)
-                velocity = SMOOTHING * measured + (1 - SMOOTHING) * old.velocity
+                limit = MAX_SPEED * max(box[2] - box[0], box[3] - box[1])  # two faces crossing may swap boxes
+                velocity = np.clip(SMOOTHING * measured + (1 - SMOOTHING) * old.velocity, -limit, limit)
             fresh.append(Followed(box, velocity, at, label))
         kept = [f for j, f in enumerate(self.faces) if j not in matched.values() and at - f.seen <= self.hold]
         self.faces = fresh + kept
 
     def regions_at(self, now: float) -> Regions:
-        """The followed boxes at time `now`; faces unseen for longer than `hold` are dropped."""
-        self.faces = [f for f in self.faces if now - f.seen <= self.hold]
+        """The followed boxes at time `now` (a face is dropped by a detection, never by the clock alone: on a
+        slow machine the next detection may come later than `hold`, and the face is still there)."""
         return Regions.create([f.box_at(now) for f in self.faces], np.ones(len(self.faces)),
                               [f.label for f in self.faces], "live")
 
@@ -133,42 +146,55 @@ class LiveStream:
         self.clock = clock
         self.follower = Follower()
         self.pending: Future[Detection] | None = None
+        self.pending_at = 0.0  # when the frame being detected arrived
+        self.detected_at: float | None = None  # when the frame of the newest detection taken in arrived
         self.detect_ms: float | None = None
         self.answered: list[float] = []
         self.lock = threading.Lock()
 
     def answer(self, frame: np.ndarray, settings: Settings) -> np.ndarray:
-        """The frame (scaled to fit LIVE_SIZE) anonymised with the followed boxes; starts a detection if none runs."""
+        """The frame (scaled to fit LIVE_SIZE) anonymised with the followed boxes; starts a detection if none runs.
+
+        A frame arriving more than STALE_SECONDS after the newest detected one (the first frame, or after the
+        browser or the machine stalled) waits for a detection of its own: no box follows a face that far.
+        """
         frame = fit(frame)
         now = self.clock()
         with self.lock:
             self._collect()
+            if self.detected_at is None or now - self.detected_at > STALE_SECONDS:
+                if self.pending is not None and now - self.pending_at > STALE_SECONDS:
+                    self._collect(wait=True)  # an older frame's detection: take it, then detect this one
+                if self.pending is None:
+                    self._submit(frame, settings, now)
+                self._collect(wait=True)
             if self.pending is None:
-                self.pending = _DETECTOR.submit(self._detect, frame, settings, now)
+                self._submit(frame, settings, now)
             regions = self.follower.regions_at(now)
             self.answered = [t for t in self.answered if now - t <= RATE_WINDOW] + [now]
         return render(frame, regions, None, settings.style)
+
+    def _submit(self, frame: np.ndarray, settings: Settings, now: float) -> None:
+        self.pending, self.pending_at = _DETECTOR.submit(self._detect, frame, settings, now), now
 
     def _detect(self, frame: np.ndarray, settings: Settings, taken_at: float) -> Detection:
         start = time.perf_counter()
         found = detect(frame, settings.kinds, settings.thresholds, self.registry)
         return Detection(found.regions[found.selected], taken_at, (time.perf_counter() - start) * 1000)
 
-    def _collect(self) -> None:
-        """Takes a finished detection into the follower (the frame it read is released with its future)."""
-        if self.pending is None or not self.pending.done():
+    def _collect(self, wait: bool = False) -> None:
+        """Takes a finished detection (or, with `wait`, the one in flight) into the follower; the frame it read
+        is released with its future."""
+        if self.pending is None or not (wait or self.pending.done()):
             return
-        done, self.pending = self.pending.result(), None
+        done, self.pending = self.pending.result(DETECT_TIMEOUT), None
         self.follower.update(done.regions, done.taken_at)
-        self.detect_ms = done.latency_ms
+        self.detected_at, self.detect_ms = done.taken_at, done.latency_ms
 
-    def settle(self, timeout: float = 60.0) -> None:
+    def settle(self) -> None:
         """Waits for the detection in flight and takes it in (tests and benchmarks: a known state)."""
-        pending = self.pending
-        if pending is not None:
-            pending.result(timeout)
         with self.lock:
-            self._collect()
+            self._collect(wait=True)
 
     @property
     def fps(self) -> float:
