@@ -29,9 +29,11 @@ def test_timed_run_sees_the_first_output_before_the_process_ends(tmp_path):
     result = timed_run([sys.executable, "-c", script], out)
     assert result["images"] == 2 and result["summary"] == "2 done"
     assert result["startup_s"] < result["wall_s"] - 0.8
+    assert 0 < result["cpu_s"] < result["wall_s"]  # the child mostly slept
 
 
 def test_table_gives_both_overhead_ratios():
-    run = {"wall_s": 10.0, "startup_s": 2.0, "images": 9, "rate": 0.9, "steady_rate": 1.0}
-    text = table({"local": run, "ray": {**run, "rate": 0.45, "steady_rate": 0.8}}, same=9)
+    run = {"wall_s": 10.0, "startup_s": 2.0, "images": 9, "rate": 0.9, "steady_rate": 1.0, "cpu_s": 18.0}
+    text = table({"local": run, "ray": {**run, "rate": 0.45, "steady_rate": 0.8, "cpu_s": 27.0}}, same=9)
     assert "end to end: 2.00x" in text and "after start-up: 1.25x" in text and "9 of 9" in text
+    assert "CPU time (what a loaded machine does not distort): 1.50x" in text and "| 0.500 |" in text
