@@ -33,7 +33,9 @@ def test_timed_run_sees_the_first_output_before_the_process_ends(tmp_path):
 
 
 def test_table_gives_both_overhead_ratios():
-    run = {"wall_s": 10.0, "startup_s": 2.0, "images": 9, "rate": 0.9, "steady_rate": 1.0, "cpu_s": 18.0}
-    text = table({"local": run, "ray": {**run, "rate": 0.45, "steady_rate": 0.8, "cpu_s": 27.0}}, same=9)
+    run = {"wall_s": 10.0, "startup_s": 2.0, "images": 9, "rate": 0.9, "steady_rate": 1.0, "cpu_s": 18.0,
+           "startup_cpu_s": 2.0}
+    ray = {**run, "rate": 0.45, "steady_rate": 0.8, "cpu_s": 32.0, "startup_cpu_s": 12.0}
+    text = table({"local": run, "ray": ray}, same=9)
     assert "end to end: 2.00x" in text and "after start-up: 1.25x" in text and "9 of 9" in text
-    assert "CPU time (what a loaded machine does not distort): 1.50x" in text and "| 0.500 |" in text
+    assert "1.78x in all, 1.25x per image after start-up" in text and "| 2.00 |" in text and "| 2.50 |" in text
