@@ -341,7 +341,10 @@ def audio_streams(source, output, keep: bool):
     if name in MP4_AUDIO:
         return in_audio, output.add_stream_from_template(in_audio), f"copied ({name})"
     out = output.add_stream("aac", rate=in_audio.codec_context.sample_rate or 48000)
-    out.layout = in_audio.codec_context.layout
+    # Containers without a channel layout (PCM in MKV/AVI) say only "N channels": name the usual layout.
+    channels = in_audio.codec_context.channels
+    out.layout = {1: "mono", 2: "stereo"}.get(channels, in_audio.codec_context.layout.name)
+    out.format = "fltp"  # what FFmpeg's AAC encoder takes
     return in_audio, out, f"re-encoded to aac (mp4 cannot hold {name})"
 
 

@@ -293,3 +293,27 @@ def test_cli_writes_clip_and_report_beside_photos_and_names_a_broken_clip(tmp_pa
     assert read_back(out / "clip.mp4")["audio"] == [] and (out / "photo.jpg").is_file()
     assert sorted(p.name for p in out.iterdir()) == ["anonymiser-run.jsonl", "clip.json", "clip.mp4", "photo.jpg",
                                                      "photo.json"]
+
+
+def test_sound_mp4_cannot_hold_is_re_encoded_to_aac_with_truth_detector(tmp_path, camera_clip):
+    """PCM (as in AVI or MKV camera files) has no place in MP4: it becomes AAC of the same rate and length."""
+    pixels = read_back(camera_clip.path)["frames"][:15]
+    path = tmp_path / "camera.mkv"
+    with av.open(str(path), "w") as out:
+        picture = out.add_stream("libx264", rate=15, options={"preset": "ultrafast"})
+        picture.width, picture.height, picture.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        sound = out.add_stream("pcm_s16le", rate=32000)
+        sound.layout = "mono"
+        for i, rgb in enumerate(pixels):
+            out.mux(picture.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 32000 // 15), np.int16), format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts = 32000, i * (32000 // 15)
+            out.mux(sound.encode(chunk))
+        out.mux(picture.encode(None))
+        out.mux(sound.encode(None))
+    clip = Clip(path, 15, SIZE, [[] for _ in pixels])
+    result = anonymise_video(path, tmp_path / "out.mp4", TruthDetector(clip))
+    assert result.audio == "re-encoded to aac (mp4 cannot hold pcm_s16le)"
+    made = read_back(tmp_path / "out.mp4")
+    assert made["audio"] == [("aac", 32000)] and len(made["frames"]) == 15
+    assert abs(made["duration"] - 1e6) < 1e6 / 15
