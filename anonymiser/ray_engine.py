@@ -81,14 +81,19 @@ def plan(inputs: list[str], out: str) -> tuple[Any, list[str], tuple[Root, ...],
                  if job.kind != IMAGE]
         paths = [os.path.abspath(job.source) for job in found.jobs if job.kind == IMAGE]
         return fs, paths, tuple(roots), rows
+    target = locate(out)
+    inside_out = (target.path.rstrip("/") + "/") if type(target.fs) is type(fs) else None
     for item, loc in zip(inputs, locations, strict=True):
         state = kind(loc)
-        if state == "missing":
-            rows.append(Row(item, "failed", "no such file or folder"))
+        if state == "missing" or (state == "dir" and loc.path == target.path and inside_out):
+            reason = "no such file or folder" if state == "missing" else "it is the output folder"
+            rows.append(Row(item, "failed", reason))
             continue
         root = Root(loc.path, loc.display(loc.path), state == "dir")
         roots.append(root)
         for path, relative in list_files(loc) if root.folder else [(loc.path, PurePosixPath(loc.path).name)]:
+            if inside_out and path.startswith(inside_out):
+                continue  # an earlier run's outputs, never inputs
             if PurePosixPath(relative).suffix.lower() in IMAGE_SUFFIXES:
                 paths.append(path)
             else:

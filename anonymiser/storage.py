@@ -35,7 +35,7 @@ class Location:
     def display(self, path: str) -> str:
         """`path` (inside this filesystem) as the user would write it: with the URI's scheme when it had one."""
         scheme, sep, _ = self.uri.partition("://")  # options after `?` (endpoint_override=...) are not shown
-        return f"{scheme}://{path}" if sep and not self.local else path
+        return f"{scheme}://{path.lstrip('/')}" if sep and not self.local else path
 
 
 def locate(uri: str | Path) -> Location:

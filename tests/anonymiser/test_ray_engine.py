@@ -225,3 +225,18 @@ def test_manifest_json_is_one_object_per_line(ray_run):
     out, _, _ = ray_run
     for line in (out / MANIFEST).read_text().splitlines():
         assert set(json.loads(line)) == {"path", "status", "reason", "output", "regions", "seconds"}
+
+
+def test_an_object_store_folder_lists_images_and_never_the_outputs_under_it():
+    from anonymiser.ray_engine import plan
+    from anonymiser.storage import locate, write_bytes
+
+    bucket = locate("memory://scale-test/in")
+    for name in ["a.jpg", "sub/b.PNG", "notes.txt", "out/a.jpg", ".hidden.jpg"]:
+        write_bytes(bucket, name, b"x")
+    _, paths, roots, rows = plan(["memory://scale-test/in"], "memory://scale-test/in/out")
+    assert sorted(path.rsplit("/in/", 1)[1] for path in paths) == ["a.jpg", "sub/b.PNG"]
+    assert [(row.path, row.status) for row in rows] == [("memory://scale-test/in/notes.txt", "skipped")]
+    assert roots[0].show("sub/b.PNG") == "memory://scale-test/in/sub/b.PNG"
+    _, paths, _, rows = plan(["memory://scale-test/in/out"], "memory://scale-test/in/out")
+    assert not paths and rows[0].reason == "it is the output folder"
