@@ -233,7 +233,8 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     add_boxes.click(wire(on.on_add_boxes), [annotator, *review_inputs], [*view_outputs, annotator], **light)
     add_paint.click(wire(on.on_add_paint), [editor, *review_inputs], [*view_outputs, editor], **light)
     paint_tab.select(on.on_paint_tab, state_box, editor, **light)
-    add_findings.click(wire(on.on_add_findings), review_inputs, view_outputs, **light)
+    add_findings.click(wire(on.on_add_findings), [format_box, state_box, *detect_inputs], view_outputs,
+                       api_name="add_findings", api_visibility=PRIVATE, **HEAVY)
     prepare.click(wire(on.on_export), [format_box, state_box, *detect_inputs],
                   [state_box, privacy_md, download_image, download_report, add_findings], api_name="export",
                   api_visibility=PRIVATE, **HEAVY)

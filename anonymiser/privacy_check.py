@@ -17,6 +17,7 @@ import numpy as np
 
 from anonymiser.leaks import LEAK_DETAIL, details_kept, grey
 from anonymiser.pipeline import DetectFn, Outcome, anonymise_bytes
+from anonymiser.render import grown
 from anonymiser.settings import Settings
 from detectors.engine import DetectionResult, detect, prompt_kind, prompt_phrases, resolve, threshold_of
 from detectors.geometry import inside
@@ -25,6 +26,7 @@ from detectors.registry import Registry
 
 CHECK_KINDS = ("faces", "plates")
 CHECK_DETECTOR = "privacy_check"  # detector name of the regions the check added
+CHECK_MARGIN = 0.25  # share of a finding's size added on each side of the region that covers it
 COVERED = 0.3  # a finding belongs to a region when this share of its area is inside it
 WHOLLY = 0.9  # ... and lies within a selected one when this share is
 UNCOVERED, TURNED_OFF, TOO_LIGHT = ("not covered by any region", "turned off",
@@ -111,7 +113,9 @@ def explain(row: dict[str, Any], box: np.ndarray, regions: Regions, selected: np
 
 def covered(regions: Regions, selected: np.ndarray, findings: list[dict[str, Any]]) -> tuple[Regions, np.ndarray]:
     """(regions, selected) with what the check found covered: the regions a finding fell in turned on, and each
-    uncovered finding added as a region of its own (detector CHECK_DETECTOR, numbered after the others)."""
+    uncovered finding added as a region of its own (detector CHECK_DETECTOR, numbered after the others): a
+    rectangle CHECK_MARGIN larger a side, so the detector finding it again a little shifted, or a face's
+    ellipse leaving its corners, cannot make the next check report it again."""
     selected = np.asarray(selected, bool).copy()
     ids = regions.ids.astype(str)
     for f in findings:
@@ -120,8 +124,10 @@ def covered(regions: Regions, selected: np.ndarray, findings: list[dict[str, Any
     new = [f for f in findings if f["reason"] == UNCOVERED]
     if not new:
         return regions, selected
-    added = Regions.create([f["box"] for f in new], [f["score"] for f in new], [f["label"] for f in new],
-                           CHECK_DETECTOR)
+    boxes = np.asarray([grown(np.asarray(f["box"]), CHECK_MARGIN) for f in new], np.float32).reshape(-1, 4)
+    corners = [np.asarray([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32) for x0, y0, x1, y1 in boxes]
+    added = Regions.create(boxes, [f["score"] for f in new], [f["label"] for f in new], CHECK_DETECTOR,
+                           polygons=corners)
     return Regions.merge([regions, added]).numbered(), np.concatenate([selected, np.ones(len(new), bool)])
 
 

@@ -23,7 +23,7 @@ from webapp.context import registry
 from webapp.preview import draw, regions_from_boxes, regions_from_paint
 from webapp.review import Review
 from webapp.serving import prompt_state
-from webapp.session import Upload, discard, export, new_workdir, open_upload, read_pixels, read_preview
+from webapp.session import Export, Upload, discard, export, new_workdir, open_upload, read_pixels, read_preview
 from webapp.texts import metadata_text, privacy_text, region_choices, status_text, suggestions_label
 
 KINDS = list(registry.config["kinds"])
@@ -195,27 +195,47 @@ def on_paint_tab(state: dict | None) -> dict | None:
     return {"background": state["upload"]["preview"], "layers": [], "composite": None}
 
 
-def on_add_findings(state: dict | None, *style_values: Any) -> dict:
-    """What the privacy check found is covered: regions it fell in turned on, the rest added as regions
-    ("added by the privacy check"), so the next check reports none of them again."""
+SETTLE_ROUNDS = 3  # exports an "Add" may take: covering can show the detectors something new, so check again
+
+
+def on_add_findings(fmt: str, state: dict | None, *values: Any) -> dict:
+    """What the privacy check found is covered (the regions it fell in turned on, the rest added as regions
+    "added by the privacy check"), and the download prepared and checked again, covering anything new, until
+    the check is clean or SETTLE_ROUNDS exports were made: one click settles it."""
     upload, review = unpack(state)
     findings = (state or {}).get("findings") or []
     if not findings:
         raise gr.Error("Nothing to add: prepare the download first; its privacy check says what it finds.")
-    return reviewed(upload, review.covered(findings), style_values, showing(state))
+    review = review.covered(findings)
+    settings = settings_from(values, fmt)
+    for round_ in range(SETTLE_ROUNDS):
+        done = exported(upload, review, settings)
+        todo = actionable(done.report_data["privacy_check"]["findings"])
+        if not todo or round_ == SETTLE_ROUNDS - 1:
+            break
+        review = review.covered(todo)
+    return {**reviewed(upload, review, values[:5], showing(state)), **ready(upload, review, done, showing(state))}
 
 
 def on_export(fmt: str, state: dict | None, *values: Any) -> dict:
     """Full size, once: render, write without metadata, report, and check the result for faces and plates."""
     upload, review = unpack(state)
+    return ready(upload, review, exported(upload, review, settings_from(values, fmt)), showing(state))
+
+
+def exported(upload: Upload, review: Review, settings: Settings) -> Export:
     try:
-        done = export(upload, review, settings_from(values, fmt), registry)
+        return export(upload, review, settings, registry)
     except (ImageError, ValueError) as exc:
         raise user_error(exc) from None
+
+
+def ready(upload: Upload, review: Review, done: Export, suggestions: bool) -> dict:
+    """The download buttons and what the privacy check says of the file they serve."""
     check = done.report_data["privacy_check"]
     todo = actionable(check["findings"])
     size_mb = done.image.stat().st_size / 1e6
-    return {"state": pack(upload, review, todo, showing(state)), "privacy": privacy_text(check, review),
+    return {"state": pack(upload, review, todo, suggestions), "privacy": privacy_text(check, review),
             "download_image": gr.update(value=str(done.image), visible=True,
                                         label=f"Download {done.image.suffix[1:].upper()} ({size_mb:.1f} MB)"),
             "download_report": gr.update(value=str(done.report), visible=True),
