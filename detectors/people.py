@@ -1,8 +1,9 @@
 """People, found from several sources and drawn by their silhouette, offline.
 
 Sources, merged by overlap: the COCO detector in finer windows than it uses for vehicles (people 30-100 px
-tall vanish in a 300x300 pass over a whole photo), and a body box estimated from every face the face detector
-finds that no person box already holds (crowds, where the COCO detector sees one blob, still show faces).
+tall vanish in a 300x300 pass over a whole photo); a body box estimated from every face the face detector
+finds that no person box already holds (crowds, where the COCO detector sees one blob, still show faces); and
+BlazePose's body detector for people near the camera, often cut by the frame, boxed by their mask.
 The people selected by default get a silhouette (a bool mask of the image's size) from BlazePose's
 segmentation output on a square crop around each (`detectors/pose_models.py`); people under
 `min_mask_height` px, and masks that leave much of a person's centre uncovered, keep their box. Without the
@@ -14,8 +15,9 @@ import cv2
 import numpy as np
 
 from detectors.base import BaseDetector
-from detectors.geometry import iou
-from detectors.pose_models import PIP_NAME, PoseSegmenter, pasted
+from detectors.geometry import iou, nms
+from detectors.mask2former import mask_box
+from detectors.pose_models import PIP_NAME, PoseDetector, PoseSegmenter, pasted
 from detectors.regions import Regions
 from detectors.registry import DetectorUnavailable, Registry, default_registry, register_detector
 
@@ -43,8 +45,9 @@ class People(BaseDetector):
                  box_detector: str = "ssd_coco", max_tiles: int = 9, min_tile: int = 200,
                  face_detector: str = "retinaface", face_threshold: float = 0.5, face_weight: float = 0.8,
                  body_width: float = 1.5, body_below: float = 5.0, same_body_iou: float = 0.5,
-                 min_mask_height: float = 32, crop_scale: float = 1.25, smooth: float = 1.0,
-                 box_margin: float = 0.1, dilate: float = 0.02, min_cover: float = 0.5,
+                 pose_threshold: float = 0.5, pose_nms_iou: float = 0.3, min_mask_height: float = 32,
+                 crop_scale: float = 1.25, smooth: float = 1.0, box_margin: float = 0.1, dilate: float = 0.02,
+                 min_cover: float = 0.5,
                  package: str = "mediapipe", pip_name: str = PIP_NAME) -> None:
         registry = registry or default_registry()
         try:
@@ -59,10 +62,13 @@ class People(BaseDetector):
         self.min_mask_height = min_mask_height
         self.crop_scale, self.smooth, self.box_margin = crop_scale, smooth, box_margin
         self.dilate, self.min_cover = dilate, min_cover
+        self.pose_threshold, self.pose_nms_iou = pose_threshold, pose_nms_iou
         self.segmenter: PoseSegmenter | None = None
+        self.pose: PoseDetector | None = None
         self.masks_unavailable = ""
         try:
             self.segmenter = PoseSegmenter(package=package, pip_name=pip_name)
+            self.pose = PoseDetector(package=package, pip_name=pip_name)
         except DetectorUnavailable as exc:
             self.masks_unavailable = f"People are drawn as boxes: {exc}"
 
@@ -81,9 +87,38 @@ class People(BaseDetector):
             parts.append(self._from_faces(image, found.boxes))
         people = Regions.merge(parts).clipped(w, h)  # no NMS: neighbours in a crowd overlap as much as repeats
         people = people[people.scores >= floor]
-        if masks and self.segmenter is not None:
+        if self.segmenter is None:
+            return people
+        if masks:
             people.masks = self.silhouettes(image, people, threshold)
-        return people
+        return Regions.merge([people, self._from_pose(image, people.boxes, floor, threshold, masks)])
+
+    def _from_pose(self, image: np.ndarray, person_boxes: np.ndarray, floor: float, threshold: float,
+                   masks: bool) -> Regions:
+        """Bodies the pose detector finds (people near the camera, often cut by the frame) that are new.
+
+        Each body's square goes through the segmentation model; the box around its mask is the person's box,
+        scored by detection score x the model's presence probability.
+        """
+        squares, scores = self.pose.bodies(image, self.pose_threshold)
+        candidates = nms(Regions.create(squares, scores, "person", "people"), self.pose_nms_iou)
+        if not len(candidates):
+            return Regions.empty()
+        logits, presence, squares = self.segmenter.logits(image, candidates.boxes, 1.0)
+        boxes, kept, silhouettes = [], [], []
+        for lg, square, score in zip(logits, squares, candidates.scores * presence, strict=True):
+            mask = pasted(lg, square, image.shape[:2], self.smooth)
+            if score < floor or not mask.any():
+                continue
+            box = mask_box(mask)
+            if box[3] - box[1] < self.min_mask_height:
+                continue
+            if len(person_boxes) and iou(np.float32([box]), person_boxes).max() >= self.same_body_iou:
+                continue
+            boxes.append(box)
+            kept.append(score)
+            silhouettes.append(self._grown(mask, np.float32(box)) if masks and score >= threshold else None)
+        return Regions.create(boxes, kept, "person", "people", masks=silhouettes)
 
     def _from_faces(self, image: np.ndarray, person_boxes: np.ndarray) -> Regions:
         """Body boxes under faces, except where a person box found so far is the same body (by overlap).
@@ -117,12 +152,16 @@ class People(BaseDetector):
         mx, my = (x1 - x0) * self.box_margin, (y1 - y0) * self.box_margin
         near = np.zeros_like(mask)
         near[max(int(y0 - my), 0):int(np.ceil(y1 + my)), max(int(x0 - mx), 0):int(np.ceil(x1 + mx))] = True
-        mask &= near
-        grow = int(round(self.dilate * (y1 - y0)))
-        if grow > 0:
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-            mask = cv2.dilate(mask.view(np.uint8), kernel).astype(bool)
+        mask = self._grown(mask & near, box)
         cx0, cy0, cx1, cy1 = (int(round(v)) for v in (x0 + 0.3 * (x1 - x0), y0 + 0.3 * (y1 - y0),
                                                        x1 - 0.3 * (x1 - x0), y1 - 0.3 * (y1 - y0)))
         centre = mask[cy0:max(cy1, cy0 + 1), cx0:max(cx1, cx0 + 1)]
         return mask if centre.size and centre.mean() >= self.min_cover else None
+
+    def _grown(self, mask: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The mask dilated by `dilate` x the box's height: outlines are soft, and the renderer pads masks by 0."""
+        grow = int(round(self.dilate * (box[3] - box[1])))
+        if grow <= 0:
+            return mask
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+        return cv2.dilate(mask.view(np.uint8), kernel).astype(bool)

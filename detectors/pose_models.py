@@ -5,7 +5,7 @@ and a bundled graph runtime); only its `.tflite` files are read. Two models are 
 
 - `pose_landmark_full.tflite`: input a 256x256 RGB crop in [0, 1]; output `Identity_2` (1x256x256x1) is the
   logit of a mask of the person centred in the crop (a second person in the crop is left out), `Identity_1` the
-  logit that a person is there at all.
+  probability that a person is there at all.
 - `pose_detection.tflite`: BlazePose's person detector, input 224x224 RGB in [-1, 1], 2254 SSD anchors; each
   row gives a face box and four keypoints, of which the hip centre (0) and a point on the circle around the
   whole body (1) give where the body is. It finds people large in the frame, including ones cut by its edge.
@@ -111,3 +111,37 @@ def pasted(logits: np.ndarray, square: np.ndarray, shape: tuple[int, int], smoot
                           borderMode=cv2.BORDER_CONSTANT, borderValue=-10.0)
     out[by0:by1, bx0:bx1] = part > 0
     return out
+
+
+def blazepose_anchors() -> np.ndarray:
+    """(2254, 2) anchor centres in [0, 1]: 28x28 and 14x14 grids with 2 anchors a cell, 7x7 with 6."""
+    out = []
+    for grid, per_cell in ((28, 2), (14, 2), (7, 6)):
+        ys, xs = np.mgrid[0:grid, 0:grid]
+        cells = np.stack([(xs.ravel() + 0.5) / grid, (ys.ravel() + 0.5) / grid], 1)
+        out.append(np.repeat(cells, per_cell, axis=0))
+    return np.concatenate(out).astype(np.float32)
+
+
+class PoseDetector:
+    """Whole bodies from BlazePose's detector: a square around each body (hip centre, 1.25 x the body's circle)."""
+
+    def __init__(self, threads: int = 2, package: str = PACKAGE, pip_name: str = PIP_NAME) -> None:
+        self.model = TfliteModel(DETECTION_MODEL, threads, package, pip_name)
+        self.anchors = blazepose_anchors()
+
+    def bodies(self, image: np.ndarray, threshold: float, scale: float = 1.25) -> tuple[np.ndarray, np.ndarray]:
+        """Squares (N, 4) in image pixels around the bodies scoring at least `threshold`, and their scores."""
+        h, w = image.shape[:2]
+        side = max(h, w)  # letterboxed: the image sits in the top-left of a black square
+        square = np.zeros((side, side, 3), np.uint8)
+        square[:h, :w] = image[..., :3]
+        small = cv2.resize(square, (DETECTION_SIDE, DETECTION_SIDE), interpolation=cv2.INTER_AREA)
+        raw, logits = self.model.run(small[None].astype(np.float32) / 127.5 - 1.0, "Identity", "Identity_1")
+        scores = 1 / (1 + np.exp(-logits[0, :, 0].astype(np.float64)))
+        keep = np.flatnonzero(scores >= threshold)
+        rows, anchors = raw[0, keep] / DETECTION_SIDE, self.anchors[keep]
+        hips = (rows[:, 4:6] + anchors) * side  # keypoint 0: the hip centre; keypoint 1: on the body's circle
+        radius = np.linalg.norm((rows[:, 6:8] + anchors) * side - hips, axis=1) * scale
+        squares = np.concatenate([hips - radius[:, None], hips + radius[:, None]], 1)
+        return squares.astype(np.float32), scores[keep].astype(np.float32)
