@@ -131,9 +131,10 @@ class Shown:
         return (len(self.times) - 1) / max(float(self.times[-1] - self.times[0]), 1e-6) if len(self.times) > 1 else 0.0
 
 
-def watch_live_tab(browser, url: str, seconds: float, timeout_ms: int = 180_000) -> Shown:
+def watch_live_tab(browser, url: str, seconds: float, snapshot: Path | None = None,
+                   timeout_ms: int = 180_000) -> Shown:
     """Opens the Live tab in `browser` (whose fake camera plays the clip), starts the camera and records the
-    anonymised frames shown for `seconds`."""
+    anonymised frames shown for `seconds`; then, with `snapshot`, saves the Snapshot button's download there."""
     import time
 
     from webapp.live import frame_from_html
@@ -150,6 +151,11 @@ def watch_live_tab(browser, url: str, seconds: float, timeout_ms: int = 180_000)
         time.sleep(seconds)
         recorded = page.evaluate("window.liveFrames")
         stats = page.locator("#live-stats").inner_text()
+        if snapshot is not None:
+            page.locator("#live-snap").click()
+            with page.expect_download() as download:
+                page.locator("#live-snapshot").click()
+            download.value.save_as(snapshot)
     finally:
         page.close()
     times = np.array([t for t, _ in recorded]) / 1000
@@ -163,3 +169,32 @@ def source_index(shown: np.ndarray, clip: list[np.ndarray]) -> int:
     small = cv2.resize(shown, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA).astype(np.int16)
     return int(np.argmin([np.abs(cv2.resize(c, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA) - small).mean()
                           for c in clip]))
+
+
+@dataclass
+class Verdict:
+    judged: int  # frames whose faces had moved less than STALL_SHARE of their width since the previous frame
+    bare: list[int]  # of those, the frames with a face shown bare (score.py: detail kept >= 0.3)
+    stalled: int  # frames after a jump no box can follow (the browser or the machine stalled)
+
+
+STALL_SHARE = 0.5
+
+
+def judge(shown: list[np.ndarray], clip: list[tuple[np.ndarray, np.ndarray]], score) -> Verdict:
+    """Is every face seen in one shown frame covered in the next? Each shown frame is matched to the clip frame
+    it was made from; a frame whose faces jumped more than STALL_SHARE of their width since the previous shown
+    frame is counted apart (the browser stalled: no motion model follows a face it was never shown moving)."""
+    sources = [source_index(frame, [c for c, _ in clip]) for frame in shown]
+    bare, stalled, judged = [], 0, 0
+    for k, (frame, source) in enumerate(zip(shown, sources, strict=True)):
+        before, truth = clip[source]
+        if k:
+            previous = clip[sources[k - 1]][1]
+            if (np.abs(truth - previous).max(axis=1) > STALL_SHARE * (truth[:, 2] - truth[:, 0])).any():
+                stalled += 1
+                continue
+        judged += 1
+        if any(leaked(score, before, frame, truth)):
+            bare.append(k)
+    return Verdict(judged, bare, stalled)
