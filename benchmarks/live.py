@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,10 +112,12 @@ def leaked(score, before: np.ndarray, after: np.ndarray, boxes: np.ndarray) -> l
 
 
 CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-# Records every anonymised frame the Live tab shows: arrival time (ms) and the picture's data URL.
+# Records every anonymised frame the Live tab shows: arrival time (ms), the picture's data URL, the figures line.
 RECORD_FRAMES = """() => { window.liveFrames = []; const view = document.querySelector('#live-view');
-  let last = ''; new MutationObserver(() => { const img = view.querySelector('#live-frame');
-    if (img && img.src !== last) { last = img.src; window.liveFrames.push([performance.now(), img.src]); } })
+  const stats = document.querySelector('#live-stats'); let last = '';
+  new MutationObserver(() => { const img = view.querySelector('#live-frame');
+    if (img && img.src !== last) { last = img.src;
+      window.liveFrames.push([performance.now(), img.src, stats ? stats.innerText : '']); } })
   .observe(view, {subtree: true, childList: true, attributes: true}); }"""
 
 
@@ -125,6 +128,7 @@ class Shown:
     times: np.ndarray
     frames: list[np.ndarray]
     stats: str
+    detect_ms: list[float]  # the detection latencies the page showed, each once
 
     @property
     def fps(self) -> float:
@@ -158,17 +162,22 @@ def watch_live_tab(browser, url: str, seconds: float, snapshot: Path | None = No
             download.value.save_as(snapshot)
     finally:
         page.close()
-    times = np.array([t for t, _ in recorded]) / 1000
-    frames = [frame_from_html(f'<img src="{src}">') for _, src in recorded]
-    return Shown(times - (times[0] if len(times) else 0), frames, stats)
+    times = np.array([t for t, _, _ in recorded]) / 1000
+    frames = [frame_from_html(f'<img src="{src}">') for _, src, _ in recorded]
+    shown_ms = [float(m.group(1)) for _, _, text in recorded if (m := re.search(r"detection (\d+) ms", text))]
+    latencies = [ms for k, ms in enumerate(shown_ms) if not k or ms != shown_ms[k - 1]]
+    return Shown(times - (times[0] if len(times) else 0), frames, stats, latencies)
 
 
-def source_index(shown: np.ndarray, clip: list[np.ndarray]) -> int:
-    """The clip frame an anonymised frame was made from: the closest one at 1/8 scale (the faces' cover is small
-    beside what moved)."""
-    small = cv2.resize(shown, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA).astype(np.int16)
-    return int(np.argmin([np.abs(cv2.resize(c, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA) - small).mean()
-                          for c in clip]))
+def thumb(frame: np.ndarray) -> np.ndarray:
+    return cv2.resize(frame, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA).astype(np.int16)
+
+
+def source_index(shown: np.ndarray, thumbs: list[np.ndarray]) -> int:
+    """The clip frame an anonymised frame was made from: the closest one at 1/8 scale (`thumbs`: the clip's
+    frames through `thumb`; the faces' cover is small beside what moved)."""
+    small = thumb(shown)
+    return int(np.argmin([np.abs(t - small).mean() for t in thumbs]))
 
 
 @dataclass
@@ -185,7 +194,8 @@ def judge(shown: list[np.ndarray], clip: list[tuple[np.ndarray, np.ndarray]], sc
     """Is every face seen in one shown frame covered in the next? Each shown frame is matched to the clip frame
     it was made from; a frame whose faces jumped more than STALL_SHARE of their width since the previous shown
     frame is counted apart (the browser stalled: no motion model follows a face it was never shown moving)."""
-    sources = [source_index(frame, [c for c, _ in clip]) for frame in shown]
+    thumbs = [thumb(c) for c, _ in clip]
+    sources = [source_index(frame, thumbs) for frame in shown]
     bare, stalled, judged = [], 0, 0
     for k, (frame, source) in enumerate(zip(shown, sources, strict=True)):
         before, truth = clip[source]
@@ -198,3 +208,125 @@ def judge(shown: list[np.ndarray], clip: list[tuple[np.ndarray, np.ndarray]], sc
         if any(leaked(score, before, frame, truth)):
             bare.append(k)
     return Verdict(judged, bare, stalled)
+
+
+# ---- the benchmark --------------------------------------------------------------------------------------
+
+def detection_ms(frame: np.ndarray, repeats: int) -> dict[str, float]:
+    """Median face detection time on one 640x480 frame: the live configuration beside the photo defaults."""
+    from benchmarks.common import repeated_ms
+    from detectors.engine import detect
+    from detectors.registry import default_registry
+    from webapp.live import live_registry
+
+    out = {}
+    for name, registry in (("live (scale 1.0)", live_registry()), ("photo defaults", default_registry())):
+        detect(frame, ["faces"], None, registry)  # loaded and warm
+        out[name] = float(np.median(repeated_ms(lambda r=registry: detect(frame, ["faces"], None, r), repeats)))
+    return out
+
+
+def play_in_process(clip: list[tuple[np.ndarray, np.ndarray]], seconds: float, score) -> dict:
+    """The clip as a 30-fps camera into `LiveStream`, no transport: each answer takes the newest frame."""
+    import time
+
+    from anonymiser.settings import Settings
+    from webapp.live import LiveStream
+
+    stream = LiveStream()
+    settings = Settings.parse(["faces"], registry=stream.registry)
+    shown, latencies, answer_ms = [], [], []
+    start = time.monotonic()
+    while (elapsed := time.monotonic() - start) < seconds:
+        index = int(elapsed * CLIP_FPS)
+        began = time.perf_counter()
+        shown.append(stream.answer(clip[index % len(clip)][0], settings))
+        answer_ms.append((time.perf_counter() - began) * 1000)
+        time.sleep(max(0.0, start + (index + 1) / CLIP_FPS - time.monotonic()))  # the camera's next frame
+        if stream.detect_ms is not None and (not latencies or latencies[-1] != stream.detect_ms):
+            latencies.append(stream.detect_ms)
+    stream.settle()
+    verdict = judge(shown, clip, score)
+    return {"fps": len(shown) / seconds, "detect_ms": latencies, "answer_ms": float(np.median(answer_ms)),
+            "frames": len(shown), "judged": verdict.judged, "bare": len(verdict.bare), "stalled": verdict.stalled}
+
+
+def play_in_browser(camera: Path, clip: list[tuple[np.ndarray, np.ndarray]], seconds: float, score) -> dict:
+    """The app served on loopback, the clip as headless Chromium's camera, Gradio's webcam streaming."""
+    import os
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.app_latency import start_server, wait_until_up
+    from benchmarks.common import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="live-bench-") as folder:
+        env = {**os.environ, "GRADIO_TEMP_DIR": f"{folder}/gradio", "ANONYMISER_WORK_DIR": f"{folder}/work",
+               "GRADIO_ANALYTICS_ENABLED": "False"}
+        server = start_server(port, env)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_until_up(url, server)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                    "--headless", "--no-sandbox", "--disable-gpu", *CAMERA_ARGS,
+                    f"--use-file-for-fake-video-capture={camera}"])
+                try:
+                    shown = watch_live_tab(browser, url, seconds)
+                finally:
+                    browser.close()
+        finally:
+            server.terminate()
+            server.wait(30)
+    verdict = judge(shown.frames, clip, score)
+    return {"fps": shown.fps, "detect_ms": shown.detect_ms, "frames": len(shown.frames),
+            "judged": verdict.judged, "bare": len(verdict.bare), "stalled": verdict.stalled, "stats": shown.stats}
+
+
+FASTRTC_NOTE = ("fastrtc 0.0.34 requires gradio<6 (pip would install gradio 5.50.0 over 6.31.0); fastrtc-compact "
+                "0.0.1 drops the Gradio component and requires huggingface-hub<1.0 (we pin 2.4.0): not installable "
+                "beside this app, not measured")
+
+
+def table(rows: dict[str, dict]) -> str:
+    lines = ["| transport | fps shown | detection ms (median / p90) | frames judged | face bare | after stalls |",
+             "|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        ms = r["detect_ms"]
+        latency = f"{np.median(ms):.0f} / {np.percentile(ms, 90):.0f}" if ms else "-"
+        lines.append(f"| {name} | {r['fps']:.1f} | {latency} | {r['judged']} | {r['bare']} | {r['stalled']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import os
+    import tempfile
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run live", description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=20, help="how long each transport is watched (default 20)")
+    p.add_argument("--repeats", type=int, default=20, help="detections timed per configuration (default 20)")
+    p.add_argument("--skip-browser", action="store_true", help="only the in-process pipeline (no Chromium)")
+    p.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="the dev set (faces and score.py)")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = p.parse_args(argv)
+    clip = list(moving_faces(CLIP_FRAMES, args.eval))
+    score = load_score(args.eval)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared: figures vary 2-3x)")
+    detection = detection_ms(clip[0][0], args.repeats)
+    print("\nFace detection on one 640x480 frame, median ms: " +
+          ", ".join(f"{name} {ms:.0f}" for name, ms in detection.items()))
+    rows = {"none (in process: the pipeline's own rate)": play_in_process(clip, args.seconds, score)}
+    if not args.skip_browser:
+        with tempfile.TemporaryDirectory(prefix="live-camera-") as folder:
+            camera = write_y4m(Path(folder) / "clip.y4m", (f for f, _ in clip), CLIP_FPS)
+            rows["Gradio webcam streaming (headless Chromium on the same 2 cores)"] = play_in_browser(
+                camera, clip, args.seconds, score)
+    print(f"\n{table(rows)}\n\nWebRTC (fastrtc): {FASTRTC_NOTE}.")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps({"detection_ms": detection, "transports": rows, "fastrtc": FASTRTC_NOTE},
+                                        indent=1))
+    return 0

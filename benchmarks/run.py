@@ -25,6 +25,7 @@ TOOLS = {
     "app-latency": ("benchmarks.app_latency", "the app's cold start, /detect, toggle and export latency, peak RSS"),
     "load": ("benchmarks.load_test", "N concurrent users against a running app (loopback only)"),
     "recall": ("benchmarks.detector_recall", "one detector's recall on the dev set, by ground-truth label"),
+    "live": ("benchmarks.live", "the Live tab at 640x480: fps shown, detection latency, faces covered, per transport"),
     "hub-cpu": ("benchmarks.hub_models_cpu", "CPU time of the hub models' architectures, randomly initialised"),
     "scale": ("benchmarks.scale", "the CLI's local engine vs --engine ray on the same photos: images/s, start-up"),
     "video": ("benchmarks.video", "video mode beside deface's on generated clips: fps, frames with a leak, peak RSS"),
