@@ -61,8 +61,8 @@ def detector(calibrated: bool = False):
 def collect(evalset: EvalSet, cache: Path | None = None) -> list[Candidates]:
     """Candidates and their evidence on every photo (read from `cache` when it exists, written to it otherwise:
     a local file of the dev set's readings, kept under the gitignored results folder)."""
-    if cache and cache.is_file():
-        return pickle.loads(cache.read_bytes())
+    if cache and cache.is_file():  # stored as fields: the class is `__main__.Candidates` under `python -m`
+        return [Candidates(*fields) for fields in pickle.loads(cache.read_bytes())]
     model = detector()
     out = []
     for record in evalset.records:
@@ -72,7 +72,7 @@ def collect(evalset: EvalSet, cache: Path | None = None) -> list[Candidates]:
         print(f"  {record['file']}: {len(found)} candidates, {int(out[-1].plate.sum())} on plates", file=sys.stderr)
     if cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_bytes(pickle.dumps(out))
+        cache.write_bytes(pickle.dumps([(c.file, c.boxes, c.evidence, c.plate, c.fitted) for c in out]))
     return out
 
 

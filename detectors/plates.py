@@ -10,6 +10,8 @@ candidate is at most `vehicle_share` of its vehicle's width and height, or, with
 `scene_share` of the image's. Each candidate is then read by PP-OCR's recogniser (one batched call per image)
 and `plate_verifier` turns the evidence into the probability that it is a plate: that is the region's score,
 so the threshold means what it says. At most `max_vehicles` vehicles are searched, largest first.
+What a plate reads as is personal data: it serves the verifier only and never leaves this module (it is not
+in the regions, the report or any log).
 """
 from __future__ import annotations
 
