@@ -6,8 +6,8 @@ point then only re-selects, re-renders (the product renderer) and re-scores. Sco
 `score()`; only its file reads are served from memory (inputs decoded once, outputs never written), so a
 point costs about a second instead of a folder of PNGs.
 
-Faces are swept coordinate-wise per scale: the threshold for boxes 16 px and wider (small threshold at its
-default), then the small-face threshold at the best threshold, then padding at the best point overall.
+Faces are swept coordinate-wise per scale: the threshold on RetinaFace's calibrated score (one for every size),
+then padding at the best point overall.
 A point is chosen by the issue's targets first, then the cheapest input scale that meets them, then fewest
 leaks (see `rank`); no rule looks at single images.
 """
@@ -34,13 +34,10 @@ from detectors.registry import DetectorUnavailable, Registry, load_config
 # Scales as configured: the detector's own `max_pixels` cap still applies (with 5 MP, 1920x1080 is fed at
 # 1.55x at most), so on the set's largest photos 1.5 and 2.0 differ less than their names.
 FACE_SCALES = ((1.0,), (1.25,), (1.5,), (2.0,))
-FACE_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
-# Not below 0.02: the floor (0.01) already feeds ~7,700 candidates into NMS at scale 2 on a 1920x1080 image;
-# at 0.01 its N x N IoU matrix ran out of memory (detectors/regions.py nms).
-SMALL_THRESHOLDS = (0.02, 0.03, 0.05, 0.1)
+FACE_THRESHOLDS = (0.01, 0.015, 0.02, 0.05, 0.1, 0.3)  # on the calibrated score (detectors/face_calibration.py)
 PADDINGS = (0.0, 0.05, 0.1, 0.2, 0.3)
 OTHER_THRESHOLDS = {"plates": ("plate", (0.2, 0.3, 0.4, 0.5, 0.6)), "text": ("text", (0.3, 0.4, 0.5, 0.6, 0.7))}
-QUICK = {"scales": FACE_SCALES[:2], "thresholds": (0.3, 0.5), "small": (0.03, 0.05), "paddings": (0.0, 0.1)}
+QUICK = {"scales": FACE_SCALES[:2], "thresholds": (0.015, 0.05), "paddings": (0.0, 0.1)}
 MEMORY = Path("/memory-outputs")
 
 
@@ -127,8 +124,8 @@ def violations(rows: list[dict], over: float) -> list[str]:
     return missed
 
 
-STRICTER = (("threshold", 1), ("small_threshold", 1), ("padding", -1))  # the direction that risks leaks
-SETTINGS = ("scales", "threshold", "small_threshold", "padding")
+STRICTER = (("threshold", 1), ("padding", -1))  # the direction that risks leaks
+SETTINGS = ("scales", "threshold", "padding")
 
 
 def margin(point: dict, points: list[dict]) -> int:
@@ -183,7 +180,6 @@ class Sweep:
         self.scorer = MemoryScorer(evalset)
         self.images = {rec["file"]: load_image(evalset.path(rec).read_bytes()) for rec in evalset.records}
         self.quick = quick
-        self._acceptors: dict[tuple, Any] = {}
 
     def evaluate(self, regions: dict[str, Regions], selected: dict[str, np.ndarray], label: str,
                  padding: float, **point: Any) -> dict:
@@ -196,53 +192,35 @@ class Sweep:
                 "leaked_not_hard": not_hard["leaked"], "leaked_hard": hard["leaked"],
                 "selected": int(sum(s.sum() for s in selected.values()))}
 
-    def acceptor(self, threshold: float, small: float) -> Any:
-        """RetinaFace configured with these thresholds, for its own size-aware `accepts`."""
-        key = (threshold, small)
-        if key not in self._acceptors:
-            self._acceptors[key] = variant("retinaface", threshold=threshold, small_threshold=small).get("retinaface")
-        return self._acceptors[key]
-
-    def face_point(self, found: dict[str, Regions], scales: tuple[float, ...], threshold: float, small: float,
+    def face_point(self, found: dict[str, Regions], scales: tuple[float, ...], threshold: float,
                    padding: float, speed: dict) -> dict:
-        accepts = self.acceptor(threshold, small).accepts
-        selected = {f: accepts(r, threshold) for f, r in found.items()}
-        point = self.evaluate(found, selected, "face", padding, scales=list(scales), threshold=threshold,
-                              small_threshold=small, **speed)
+        """Faces selected as RetinaFace does: its calibrated score reaches the threshold, at every size."""
+        selected = {f: r.scores >= threshold for f, r in found.items()}
+        point = self.evaluate(found, selected, "face", padding, scales=list(scales), threshold=threshold, **speed)
         point["violations"] = violations(point["rows"], point["over_anonymisation"])
         return point
 
     def faces(self) -> dict:
         settings = load_config()["detectors"]["retinaface"]
-        default = {"scales": list(settings["scales"]), "threshold": settings["threshold"],
-                   "small_threshold": settings["small_threshold"], "padding": Style().padding}
-        grid = QUICK if self.quick else {"scales": FACE_SCALES, "thresholds": FACE_THRESHOLDS,
-                                         "small": SMALL_THRESHOLDS, "paddings": PADDINGS}
+        default = {"scales": list(settings["scales"]), "threshold": settings["threshold"], "padding": Style().padding}
+        grid = QUICK if self.quick else {"scales": FACE_SCALES, "thresholds": FACE_THRESHOLDS, "paddings": PADDINGS}
         thresholds = sorted({*grid["thresholds"], default["threshold"]})
-        smalls = sorted({*grid["small"], default["small_threshold"]})
         scale_grid = list(dict.fromkeys([*grid["scales"], tuple(default["scales"])]))
         points, best_by_scale, found_by_scale, speeds = [], {}, {}, {}
         for scales in scale_grid:
-            lowest = variant("retinaface", scales=list(scales), threshold=min(thresholds),
-                             small_threshold=min(smalls)).get("retinaface")
+            lowest = variant("retinaface", scales=list(scales), threshold=min(thresholds)).get("retinaface")
             found = detect_all(lowest, self.images, min(thresholds))
             found_by_scale[scales] = found
             product = variant("retinaface", scales=list(scales)).get("retinaface")
             speed = {**detection_ms(product, self.images, default["threshold"]),
                      "network_mp": network_megapixels(product)}
             speeds[scales] = speed
-            curve = [self.face_point(found, scales, t, default["small_threshold"], default["padding"], speed)
-                     for t in thresholds]
+            curve = [self.face_point(found, scales, t, default["padding"], speed) for t in thresholds]
             points += curve
-            best_t = min(curve, key=lambda p: rank(p, points))["threshold"]
-            small_curve = [self.face_point(found, scales, best_t, s, default["padding"], speed)
-                           for s in smalls if s != default["small_threshold"]]
-            points += small_curve
-            best_by_scale[scales] = min(curve + small_curve, key=lambda p: rank(p, points))
+            best_by_scale[scales] = min(curve, key=lambda p: rank(p, points))
         best = min(best_by_scale.values(), key=lambda p: rank(p, points))
         scales = tuple(best["scales"])
-        paddings = [self.face_point(found_by_scale[scales], scales, best["threshold"], best["small_threshold"], p,
-                                    speeds[scales])
+        paddings = [self.face_point(found_by_scale[scales], scales, best["threshold"], p, speeds[scales])
                     for p in sorted({*grid["paddings"], default["padding"]}) if p != best["padding"]]
         points += paddings
         chosen = min([best, *paddings], key=lambda p: rank(p, points))

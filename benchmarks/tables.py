@@ -73,21 +73,21 @@ def _speed_cell(point: dict) -> str:
 
 def sweep(result: dict) -> str:
     faces = result["faces"]
-    chosen_key = {k: faces["chosen"][k] for k in ("scales", "threshold", "small_threshold", "padding")}
+    chosen_key = {k: faces["chosen"][k] for k in ("scales", "threshold", "padding")}
     rows = []
     for p in faces["points"]:
         same = all(p[k] == v for k, v in chosen_key.items())
         is_current = faces["current"] is not None and all(p[k] == faces["current"][k] for k in chosen_key)
         note = " + ".join(n for n, on in (("**chosen**", same), ("current default", is_current)) if on)
-        rows.append([",".join(f"{s:g}" for s in p["scales"]), f"{p['threshold']:g}", f"{p['small_threshold']:g}",
-                     f"{p['padding']:g}", *_face_cells(p), pct(p["over_anonymisation"]), p["selected"],
+        rows.append([",".join(f"{s:g}" for s in p["scales"]), f"{p['threshold']:g}", f"{p['padding']:g}",
+                     *_face_cells(p), pct(p["over_anonymisation"]), p["selected"],
                      _speed_cell(p), "; ".join(p["violations"]) or "-", note])
-    parts = ["Faces (RetinaFace; per scale: threshold curve at the default small threshold, then the small-face "
-             "threshold at that scale's best threshold; then padding at the best point). Leaks are score.py's, "
+    parts = ["Faces (RetinaFace; per scale: the curve of the threshold on its calibrated score; then padding at the "
+             "best point). Leaks are score.py's, "
              "faces only rendered. Scales are capped by the detector's `max_pixels` as configured. Cost = pixels "
              "the network sees for one 1920x1080 photo (counted), then the median RetinaFace time at the default "
              "threshold on the set's three largest images.",
-             table(["scales", "threshold", "small thr.", "padding", "faces >=16 px", "faces <16 px", "hard faces",
+             table(["scales", "threshold", "padding", "faces >=16 px", "faces <16 px", "hard faces",
                     "over-anon.", "boxes", "cost", "targets missed", ""], rows)]
     for kind in ("plates", "text"):
         other = result.get(kind)
@@ -109,8 +109,8 @@ def sweep(result: dict) -> str:
                      + table(["threshold", f"{label} not hard leaked", f"{label} hard leaked", "over-anon.", "boxes",
                               ""], orows))
     c = faces["chosen"]
-    recommend = [f"[detectors.retinaface] scales = {c['scales']}, threshold = {c['threshold']:g}, "
-                 f"small_threshold = {c['small_threshold']:g}; Style padding = {c['padding']:g}"]
+    recommend = [f"[detectors.retinaface] scales = {c['scales']}, threshold = {c['threshold']:g}; "
+                 f"Style padding = {c['padding']:g}"]
     for kind in ("plates", "text"):
         other = result.get(kind)
         if other and "chosen" in other:
