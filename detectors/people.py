@@ -42,12 +42,12 @@ class People(BaseDetector):
     labels = ("person",)
 
     def __init__(self, threshold: float, suggest: float, registry: Registry | None = None,
-                 box_detector: str = "ssd_coco", max_tiles: int = 9, min_tile: int = 200,
-                 face_detector: str = "retinaface", face_threshold: float = 0.5, face_weight: float = 0.8,
+                 box_detector: str = "ssd_coco", max_tiles: int = 16, min_tile: int = 160,
+                 face_detector: str = "retinaface", face_threshold: float = 0.3, face_weight: float = 0.8,
                  body_width: float = 1.5, body_below: float = 5.0, same_body_iou: float = 0.5,
                  pose_threshold: float = 0.5, pose_nms_iou: float = 0.3, min_mask_height: float = 32,
                  crop_scale: float = 1.25, smooth: float = 1.0, box_margin: float = 0.1, dilate: float = 0.02,
-                 min_cover: float = 0.5,
+                 min_cover: float = 0.5, max_masks: int = 32,
                  package: str = "mediapipe", pip_name: str = PIP_NAME) -> None:
         registry = registry or default_registry()
         try:
@@ -59,7 +59,7 @@ class People(BaseDetector):
         self.max_tiles, self.min_tile = max_tiles, min_tile
         self.face_threshold, self.face_weight = face_threshold, face_weight
         self.body_width, self.body_below, self.same_body_iou = body_width, body_below, same_body_iou
-        self.min_mask_height = min_mask_height
+        self.min_mask_height, self.max_masks = min_mask_height, max_masks
         self.crop_scale, self.smooth, self.box_margin = crop_scale, smooth, box_margin
         self.dilate, self.min_cover = dilate, min_cover
         self.pose_threshold, self.pose_nms_iou = pose_threshold, pose_nms_iou
@@ -134,9 +134,13 @@ class People(BaseDetector):
         return Regions.create(bodies, faces.scores * self.face_weight, "person", "people")
 
     def silhouettes(self, image: np.ndarray, people: Regions, threshold: float) -> list[np.ndarray | None]:
-        """A mask for each person at `threshold` or above and at least `min_mask_height` tall, else None."""
+        """A mask for each person at `threshold` or above and at least `min_mask_height` tall, else None.
+
+        Masks are bool arrays of the photo's size (12 MB each at 12 MP): at most `max_masks`, tallest first.
+        """
         out: list[np.ndarray | None] = [None] * len(people)
         wanted = np.flatnonzero((people.scores >= threshold) & (people.heights >= self.min_mask_height))
+        wanted = np.sort(wanted[np.argsort(-people.heights[wanted], kind="stable")][:self.max_masks])
         if not len(wanted):
             return out
         logits, _, squares = self.segmenter.logits(image, people.boxes[wanted], self.crop_scale)
