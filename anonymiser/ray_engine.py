@@ -29,6 +29,7 @@ from anonymiser.settings import Settings
 from anonymiser.storage import kind, list_files, locate, write_bytes
 
 ROW_FIELDS = [f.name for f in fields(Row)]
+READERS_PER_WORKER = 8  # one reading process per 8 actors: a photo takes far longer to anonymise than to read
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ class Root:
         if not self.folder:
             return self.display
         return self.display.rstrip("/") + "/" + relative if "://" in self.display else str(Path(self.display, relative))
+
+
+def source_of(roots: tuple[Root, ...], path: str) -> tuple[str, str]:
+    """(the input as the user would name it, its path relative to its input) of a path to read; the first
+    input that holds it wins when inputs overlap."""
+    return next((root.show(rel), rel) for root in roots if (rel := root.relative(path)) is not None)
 
 
 @dataclass(frozen=True)
@@ -125,8 +132,7 @@ class Anonymise:
 
     def one(self, path: str, data: bytes) -> Row:
         start = time.perf_counter()
-        root, relative = next((r, rel) for r in self.task.roots if (rel := r.relative(path)) is not None)
-        source = root.show(relative)
+        source, relative = source_of(self.task.roots, path)
         stem = PurePosixPath(relative).with_suffix("")
         try:
             outcome = anonymise_bytes(data, self.task.settings, self.registry, source=source,
@@ -171,14 +177,19 @@ def run(inputs: list[str], out: str, settings: Settings, *, seed: int | None = N
     manifest = Manifest(locate(out))
     if manifest.out.local:
         remove_stale_parts(Path(manifest.out.path))  # temporary files of workers killed mid-write
+    sources = {path: source_of(roots, path) for path in paths}
+    owners: dict[PurePosixPath, str] = {}
+    for path, (name, relative) in list(sources.items()):
+        owner = owners.setdefault(PurePosixPath(relative).with_suffix(""), name)
+        if owner != name:  # photo.jpg and photo.png: stricter than the local engine, which knows the formats
+            del sources[path]
+            early.append(Row(name, "failed", f"its output would also be the output of {owner}; rename one of them"))
     for row in early:
         manifest.record(row)
         print(f"{row.status}: {row.path}: {row.reason}", file=sys.stderr)
-    names = {path: next(root.show(rel) for root in roots if (rel := root.relative(path)) is not None)
-             for path in paths}
-    finished = manifest.finished(list(names.values()), with_report)
+    finished = manifest.finished([name for name, _ in sources.values()], with_report)
     manifest.skip(finished)
-    todo = [path for path in dict.fromkeys(paths) if names[path] not in finished]
+    todo = [path for path, (name, _) in sources.items() if name not in finished]
     started = False
     try:
         if todo:
@@ -205,7 +216,10 @@ def stream(fs: Any, paths: list[str], task: Task, workers: int | None, cpus_per_
     ray.data.DataContext.get_current().enable_progress_bars = progress
     if workers is None:
         workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
-    dataset = ray.data.read_binary_files(paths, filesystem=fs, include_paths=True, num_cpus=0,
+    # Reading is I/O: it takes no CPU slot from the actors, but a bounded number of processes (each task at
+    # num_cpus=0 without a bound would get a Python worker of its own: 14 of them seen on 2 CPUs).
+    readers = max(1, workers // READERS_PER_WORKER)
+    dataset = ray.data.read_binary_files(paths, filesystem=fs, include_paths=True, num_cpus=0, concurrency=readers,
                                          override_num_blocks=min(len(paths), 64 * workers))
     rows = dataset.map_batches(Anonymise, fn_constructor_args=(task,), batch_size=1, batch_format="numpy",
                                compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker)
