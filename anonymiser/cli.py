@@ -163,6 +163,7 @@ def list_detectors(registry: Registry) -> int:
 def existing_output(job: Job, out: Path, extensions: list[str], with_report: bool) -> bool:
     """Whether an earlier run wrote this job's output (and its report, when reports are asked for)."""
     stem = out / job.relative
+    extensions = ["mp4"] if job.kind == VIDEO else extensions  # a clip's output is always MP4
     done = any(stem.with_name(f"{stem.name}.{ext}").is_file() for ext in extensions)
     return done and (not with_report or stem.with_name(f"{stem.name}.json").is_file())
 

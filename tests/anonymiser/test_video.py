@@ -317,3 +317,15 @@ def test_sound_mp4_cannot_hold_is_re_encoded_to_aac_with_truth_detector(tmp_path
     made = read_back(tmp_path / "out.mp4")
     assert made["audio"] == [("aac", 32000)] and len(made["frames"]) == 15
     assert abs(made["duration"] - 1e6) < 1e6 / 15
+
+
+def test_cli_skip_existing_does_not_redo_a_finished_clip(tmp_path, camera_clip, capsys):
+    from anonymiser.cli import main
+
+    out = tmp_path / "out"
+    args = [str(camera_clip.path), "--out", str(out), "--detect", "qr", "--no-progress", "--skip-existing"]
+    assert main(args) == 0
+    written = (out / "camera.mp4").stat().st_mtime_ns
+    assert main(args) == 0
+    assert (out / "camera.mp4").stat().st_mtime_ns == written
+    assert "1 skipped (output exists)" in capsys.readouterr().err
