@@ -34,7 +34,7 @@ def region_choices(review: Review, suggestions: bool = False) -> list[tuple[str,
 
 def suggestions_label(review: Review) -> str:
     hidden = int((review.suggested & ~review.selected).sum())
-    return f"Show the {hidden} suggestions below the threshold (amber, off)"
+    return f"Show the {hidden} suggestion{'' if hidden == 1 else 's'} below the threshold (amber, off)"
 
 
 def status_text(review: Review, seconds: float | None = None, lost: int = 0) -> str:
@@ -78,6 +78,6 @@ def privacy_text(check_json: dict[str, Any], review: Review) -> str:
     for f in findings:
         x0, y0, x1, y1 = (round(v) for v in f["box"])
         where = f"#{numbers[f['region_id']]} " if f["region_id"] in numbers else ""
-        lines.append(f"- {f['label']} {where}at ({x0}, {y0})-({x1}, {y1}), score {f['score']:.2f}, "
+        lines.append(f"- {f['label']} {where}at ({x0}, {y0}) to ({x1}, {y1}), score {f['score']:.2f}, "
                      f"{f['detail']:.0%} of its detail visible: {f['reason']}")
     return "\n".join(lines)
