@@ -22,6 +22,19 @@ from detectors.regions import Regions
 from detectors.registry import DetectorUnavailable, Registry, default_registry, register_detector
 
 
+def exposed_detail(image: np.ndarray, mask: np.ndarray, box: np.ndarray, shrink: float = 0.15) -> float:
+    """Share of the gradient energy in the middle of the box (shrunk by `shrink` a side) that the mask leaves out."""
+    x0, y0, x1, y1 = box
+    dx, dy = (x1 - x0) * shrink, (y1 - y0) * shrink
+    h, w = mask.shape
+    cx0, cy0 = min(max(int(round(x0 + dx)), 0), w - 1), min(max(int(round(y0 + dy)), 0), h - 1)
+    cx1, cy1 = max(min(int(round(x1 - dx)), w), cx0 + 1), max(min(int(round(y1 - dy)), h), cy0 + 1)
+    grey = cv2.cvtColor(np.ascontiguousarray(image[cy0:cy1, cx0:cx1, :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    energy = cv2.Sobel(grey, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(grey, cv2.CV_32F, 0, 1) ** 2
+    total = float(energy.sum())
+    return float(energy[~mask[cy0:cy1, cx0:cx1]].sum()) / total if total > 0 else 0.0
+
+
 def bodies_from_faces(faces: np.ndarray, width: float, below: float) -> np.ndarray:
     """A body box under each face box: `width` face widths either side of its centre, `below` face heights down."""
     w, h = faces[:, 2] - faces[:, 0], faces[:, 3] - faces[:, 1]
@@ -46,8 +59,9 @@ class People(BaseDetector):
                  face_detector: str = "retinaface", face_threshold: float = 0.3, face_weight: float = 0.8,
                  body_width: float = 1.5, body_below: float = 5.0, same_body_iou: float = 0.5,
                  pose_threshold: float = 0.5, pose_nms_iou: float = 0.3, min_mask_height: float = 32,
-                 crop_scale: float = 1.25, smooth: float = 1.0, box_margin: float = 0.1, dilate: float = 0.02,
-                 min_cover: float = 0.5, max_masks: int = 32,
+                 crop_scale: float = 1.25, smooth: float = 1.0, box_margin: float = 0.1, dilate: float = 0.05,
+                 min_cover: float = 0.5, max_exposed: float = 0.15,
+                 max_masks: int = 32,
                  package: str = "mediapipe", pip_name: str = PIP_NAME) -> None:
         registry = registry or default_registry()
         try:
@@ -61,7 +75,7 @@ class People(BaseDetector):
         self.body_width, self.body_below, self.same_body_iou = body_width, body_below, same_body_iou
         self.min_mask_height, self.max_masks = min_mask_height, max_masks
         self.crop_scale, self.smooth, self.box_margin = crop_scale, smooth, box_margin
-        self.dilate, self.min_cover = dilate, min_cover
+        self.dilate, self.min_cover, self.max_exposed = dilate, min_cover, max_exposed
         self.pose_threshold, self.pose_nms_iou = pose_threshold, pose_nms_iou
         self.segmenter: PoseSegmenter | None = None
         self.pose: PoseDetector | None = None
@@ -145,13 +159,16 @@ class People(BaseDetector):
             return out
         logits, _, squares = self.segmenter.logits(image, people.boxes[wanted], self.crop_scale)
         for i, lg, square in zip(wanted, logits, squares, strict=True):
-            out[i] = self._mask(lg, square, people.boxes[i], image.shape[:2])
+            out[i] = self._mask(lg, square, people.boxes[i], image)
         return out
 
-    def _mask(self, logits: np.ndarray, square: np.ndarray, box: np.ndarray,
-              shape: tuple[int, int]) -> np.ndarray | None:
-        """The person's mask kept near its box and grown a little; None when it misses the box's centre."""
-        mask = pasted(logits, square, shape, self.smooth)
+    def _mask(self, logits: np.ndarray, square: np.ndarray, box: np.ndarray, image: np.ndarray) -> np.ndarray | None:
+        """The person's mask kept near its box and grown a little.
+
+        None (the box is drawn) when the mask misses the box's centre, or leaves more than `max_exposed` of the
+        detail (gradient energy) in the middle of the box untouched: a limb or a second person the model left out.
+        """
+        mask = pasted(logits, square, image.shape[:2], self.smooth)
         x0, y0, x1, y1 = box
         mx, my = (x1 - x0) * self.box_margin, (y1 - y0) * self.box_margin
         near = np.zeros_like(mask)
@@ -160,7 +177,9 @@ class People(BaseDetector):
         cx0, cy0, cx1, cy1 = (int(round(v)) for v in (x0 + 0.3 * (x1 - x0), y0 + 0.3 * (y1 - y0),
                                                        x1 - 0.3 * (x1 - x0), y1 - 0.3 * (y1 - y0)))
         centre = mask[cy0:max(cy1, cy0 + 1), cx0:max(cx1, cx0 + 1)]
-        return mask if centre.size and centre.mean() >= self.min_cover else None
+        if not centre.size or centre.mean() < self.min_cover:
+            return None
+        return mask if exposed_detail(image, mask, box) <= self.max_exposed else None
 
     def _grown(self, mask: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The mask dilated by `dilate` x the box's height: outlines are soft, and the renderer pads masks by 0."""

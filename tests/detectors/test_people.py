@@ -6,7 +6,7 @@ import pytest
 
 from detectors.engine import detect
 from detectors.geometry import iou
-from detectors.people import bodies_from_faces
+from detectors.people import bodies_from_faces, exposed_detail
 from detectors.pose_models import MASK_SIDE, pasted, square_crop
 from detectors.regions import Regions
 from detectors.registry import Registry, load_config
@@ -92,3 +92,14 @@ def test_tiny_people_keep_their_box(eval_image, registry):
 def test_bodies_hang_under_their_faces():
     body = bodies_from_faces(np.float32([[100, 50, 120, 74]]), width=1.5, below=5.0)[0]
     np.testing.assert_allclose(body, [80, 50 - 0.2 * 24, 140, 50 + 5 * 24])
+
+
+def test_exposed_detail_is_the_share_of_the_box_middle_left_out(eval_image):
+    image = eval_image("ocv_basketball1.png")
+    box = np.float32([36, 80, 174, 480])
+    everything = np.ones(image.shape[:2], bool)
+    assert exposed_detail(image, everything, box) == 0.0
+    assert exposed_detail(image, ~everything, box) == pytest.approx(1.0)
+    left = everything.copy()
+    left[:, 105:] = False  # the right half of the box is left out
+    assert 0.2 < exposed_detail(image, left, box) < 0.8
