@@ -28,6 +28,7 @@ from detectors.engine import DEFAULT_KINDS, PROMPT_KIND
 from webapp import api, live
 from webapp import feedback_events as fb
 from webapp import handlers as on
+from webapp import video_events as ve
 from webapp.components import unopened
 from webapp.context import ADMIN, QUEUE_SIZE, feedback_store, registry
 from webapp.feedback import ADMIN_COLUMNS, CONSENT_TEXT, MAX_COMMENT
@@ -145,6 +146,36 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
             batch_table = gr.Dataframe(headers=["photo", "output", "anonymised", "added by the check",
                                                 "still found", "error"], elem_id="batch-table",
                                        interactive=False)
+        with gr.Tab("Video", id="video"), gr.Row():
+            with gr.Column(scale=1, min_width=320):
+                video_in = gr.Video(label="Clip (MP4, MOV, MKV, WebM, AVI)", sources=["upload"], elem_id="video-in")
+                video_kinds = gr.CheckboxGroup([(KIND_NAMES[k], k) for k in ve.VIDEO_KINDS], value=["faces"],
+                                               label="Find", info="plates: about ten times slower a frame")
+                video_method = gr.Radio(list(METHODS), value="auto", label="Method", info="auto: a fill for videos "
+                                        "(noise averages out over frames; see the README)")
+                video_strength = gr.Radio(list(STRENGTHS), value="strong", label="Strength")
+                video_scan = gr.Button("Find and track", variant="primary", elem_id="video-scan")
+            with gr.Column(scale=2):
+                video_status = gr.Markdown(elem_id="video-status")
+                video_frame = gr.Image(label="Click a box to turn its track on or off", interactive=False,
+                                       format="jpeg", elem_id="video-frame")
+                video_slider = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="video-slider")
+                video_tracks = gr.CheckboxGroup([], label="Tracks (number, label, frames)", elem_id="video-tracks",
+                                                elem_classes="region-list")
+                with gr.Accordion("Add a box the detector missed", open=False):
+                    video_annotator = image_annotator(None, label_list=[MANUAL], label_colors=[(255, 0, 255)],
+                                                      use_default_label=True, disable_edit_boxes=True, sources=None,
+                                                      show_clear_button=False, show_download_button=False,
+                                                      label="Draw on the current frame")
+                    with gr.Row():
+                        video_first = gr.Number(0, precision=0, label="from frame")
+                        video_last = gr.Number(0, precision=0, label="to frame")
+                        video_add = gr.Button("Add the boxes over these frames")
+                video_render = gr.Button("Anonymise the clip", variant="primary", elem_id="video-render")
+                video_result = gr.Video(label="Anonymised clip (no metadata)", interactive=False,
+                                        elem_id="video-result")
+                video_report = gr.DownloadButton("Download report (JSON)", elem_id="video-report")
+                video_state = gr.State(None, time_to_live=KEEP_SECONDS)
         with gr.Tab("Live camera", id="live"), gr.Row():
             with gr.Column(scale=1, min_width=320):
                 live_camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera",
@@ -190,6 +221,10 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
         gr.Button().click(api.detect, [api_image, api_kinds, api_thresholds], api_regions, api_name="detect", **HEAVY)
         gr.Button().click(api.anonymise, [api_image, api_kinds, api_method, api_strength], [api_file, api_report],
                           api_name="anonymise", **HEAVY)
+        api_video = gr.Video(label="video_file")
+        api_video_out = gr.Video(label="anonymised clip")
+        gr.Button().click(ve.anonymise_video, [api_video, api_kinds, api_method, api_strength], [api_video_out,
+                          api_report], api_name="anonymise_video", concurrency_id="video", concurrency_limit=1)
 
     named = {"state": state_box, "status": status_md, "metadata": metadata_md, "review_image": review_image,
              "slider": slider, "checklist": checklist, "which": which, "annotator": annotator, "editor": editor,
@@ -199,6 +234,9 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     if feedback_store is not None:
         named |= {"feedback_md": feedback_md, "feedback_consent": feedback_consent,
                   "feedback_comment": feedback_comment}
+    named |= {"video_state": video_state, "video_frame": video_frame, "video_tracks": video_tracks,
+              "video_status": video_status, "video_result": video_result, "video_report": video_report,
+              "video_slider": video_slider, "video_annotator": video_annotator}
     named |= {"live_state": live_state, "live_view": live_view, "live_stats": live_stats,
               "live_snapshot": live_snapshot}
 
@@ -241,6 +279,18 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     batch_run.click(wire(on.on_batch), [batch_files, format_box, batch_recheck, *detect_inputs],
                     [batch_zip, batch_table],
                     api_name="batch", api_visibility=PRIVATE, concurrency_id="batch", concurrency_limit=1)
+    video_style = [video_kinds, video_method, video_strength]
+    video_view = [video_state, video_frame, video_tracks, video_status, video_result, video_report]
+    heavy_video = {"api_visibility": PRIVATE, "concurrency_id": "video", "concurrency_limit": 1}
+    video_scan.click(wire(ve.on_scan), [video_in, *video_style], [*video_view, video_slider, video_annotator],
+                     **heavy_video)
+    video_slider.release(wire(ve.on_frame), [video_state, video_slider], video_frame, **light)
+    video_frame.select(wire(ve.on_frame_click), [video_state, video_slider], video_view, **light)
+    video_tracks.input(wire(ve.on_pick), [video_tracks, video_state, video_slider], video_view, **light)
+    video_slider.release(ve.on_annotate, [video_state, video_slider], video_annotator, **light)
+    video_add.click(wire(ve.on_add_box), [video_annotator, video_state, video_slider, video_first, video_last],
+                    [*video_view, video_annotator], **light)
+    video_render.click(wire(ve.on_render), [video_state, *video_style], [video_result, video_report], **heavy_video)
     live_camera.stream(wire(live.on_frame), [live_camera, live_state, live_kinds, live_method, live_strength,
                                              live_shape, live_padding], [live_state, live_view, live_stats],
                        stream_every=live.STREAM_EVERY, time_limit=live.STREAM_SECONDS, api_visibility=PRIVATE,

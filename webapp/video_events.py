@@ -63,7 +63,8 @@ def on_scan(path: str | None, kinds: list[str], method: str, strength: str, prog
         state = video.scan(path, video_settings(kinds, method, strength), registry, progress_to(progress))
     except (ImageError, ValueError) as exc:
         raise user_error(exc) from None
-    return {**shown(state, 0), "video_slider": gr.update(maximum=max(state["frames"] - 1, 0), value=0)}
+    return {**shown(state, 0), "video_slider": gr.update(maximum=max(state["frames"] - 1, 1), value=0),
+            "video_annotator": on_annotate(state, 0)}
 
 
 def on_frame(state: dict | None, frame: float) -> dict:
