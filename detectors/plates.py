@@ -40,7 +40,7 @@ class Plates(BaseDetector):
                  aspect: tuple[float, float] = (0.8, 6.0),
                  top_share: float = 0.3, vehicle_share: tuple[float, float] = (0.6, 0.4),
                  scene_share: tuple[float, float] = (0.3, 0.12), text_floor: float = 0.3,
-                 reader: str = "ppocrv5", calibration: str = "plate_verifier.json") -> None:
+                 reader: str = "ppocrv6_tiny", calibration: str = "plate_verifier.json") -> None:
         registry = registry or default_registry()
         self.vehicles = component(registry, vehicle_detector, "vehicle")
         self.text = component(registry, text_detector, "text")
