@@ -113,3 +113,23 @@ def test_hosting_defaults_keep_nothing_and_tell_nobody(app_url):
     assert app.demo.delete_cache[1] <= 3600 and app.demo.max_file_size == 50 * 1024 * 1024
     assert all(dep.get("api_visibility") != "public" or dep["api_name"] in ("detect", "anonymise")
                for dep in config["dependencies"])
+
+
+def test_anonymise_video_returns_a_clip_of_the_same_length_without_metadata(client, tmp_path, annotations, eval_image):
+    import av
+
+    from benchmarks.clips import camera_frames, write_clip
+
+    name = "faceapi_sample1.jpg"
+    faces = [(o["label"], o["box"]) for o in annotations[name]["objects"] if o["label"] == "face"]
+    clip = write_clip(tmp_path / "clip.mov", camera_frames(eval_image(name), faces, (320, 180), 6), (320, 180))
+    result, report = client.predict(handle_file(str(clip.path)), "faces", api_name="/anonymise_video")
+    path = result["video"] if isinstance(result, dict) else result
+    with av.open(path) as container:
+        assert container.streams.video[0].frames == 6
+        assert not {k for k in container.metadata if k not in ("major_brand", "minor_version", "compatible_brands")}
+    assert report["tracks"] and all(t["label"] == "face" for t in report["tracks"])
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a clip")
+    with pytest.raises(AppError, match="cannot be used"):
+        client.predict(handle_file(str(notes)), api_name="/anonymise_video")
