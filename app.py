@@ -69,7 +69,7 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                 with gr.Accordion("Thresholds", open=False):
                     gr.Markdown("Regions scoring a little below a threshold are shown as amber suggestions, off.")
                     threshold_sliders = [
-                        gr.Slider(0.01, 1.0, value=on.default_threshold(key), step=0.01,
+                        gr.Slider(0.005, 1.0, value=on.default_threshold(key), step=0.005,
                                   label={OBJECTS: "Other objects", PROMPT_KIND: "Prompt"}.get(
                                       key, KIND_NAMES.get(key, key)))
                         for key in on.THRESHOLD_KEYS]
