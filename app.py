@@ -350,6 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     install_weights_on_spaces()
     warm_up(registry)
+    live.warm()
     keep_sweeping()
     if not args.no_downloads:
         load_in_background(registry)

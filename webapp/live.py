@@ -64,6 +64,11 @@ def live_registry() -> Registry:
     return Registry(config)
 
 
+def warm() -> None:
+    """Load the live face detector and run it once, so a viewer's first frame does not wait for it."""
+    detect(np.zeros((LIVE_SIZE[1], LIVE_SIZE[0], 3), np.uint8), ["faces"], registry=live_registry())
+
+
 def fit(frame: np.ndarray, size: tuple[int, int] = LIVE_SIZE) -> np.ndarray:
     """RGB uint8 scaled down (never up) to fit `size`; alpha dropped."""
     frame = np.asarray(frame)[..., :3]
