@@ -195,7 +195,7 @@ def on_paint_tab(state: dict | None) -> dict | None:
     return {"background": state["upload"]["preview"], "layers": [], "composite": None}
 
 
-SETTLE_ROUNDS = 3  # exports an "Add" may take: covering can show the detectors something new, so check again
+SETTLE_ROUNDS = 5  # exports an "Add" may take: covering can show the detectors something new, so check again
 
 
 def on_add_findings(fmt: str, state: dict | None, *values: Any) -> dict:
