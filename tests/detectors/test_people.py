@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from detectors.engine import detect
-from detectors.geometry import iou
 from detectors.people import bodies_from_faces, exposed_detail
 from detectors.pose_models import MASK_SIDE, pasted, square_crop
 from detectors.regions import Regions
@@ -30,6 +29,7 @@ def test_masks_lie_in_their_boxes_and_cover_each_centre(eval_image, annotations,
     truth = gt_boxes(annotations[name], "person")
     assert len(people) >= len(truth) == 2
     assert "BlazePose" in result.models["person masks"]
+    margin, dilate = registry.settings("people")["box_margin"], registry.settings("people")["dilate"]
     masked = [i for i in range(len(people)) if people.masks[i] is not None]
     assert len(masked) >= 2
     for i in masked:
@@ -38,15 +38,15 @@ def test_masks_lie_in_their_boxes_and_cover_each_centre(eval_image, annotations,
         x0, y0, x1, y1 = box
         grown = np.zeros_like(mask)
         w, h = x1 - x0, y1 - y0
-        grown[max(int(y0 - 0.15 * h), 0):int(y1 + 0.15 * h), max(int(x0 - 0.15 * w), 0):int(x1 + 0.15 * w)] = True
+        mx, my = margin * w + dilate * h + 2, margin * h + dilate * h + 2  # kept near the box, then dilated
+        grown[max(int(y0 - my), 0):int(y1 + my), max(int(x0 - mx), 0):int(x1 + mx)] = True
         assert (mask & grown).sum() == mask.sum()
         assert mask[centre(box)].mean() >= 0.5
-        assert mask.sum() < 0.9 * w * h  # a silhouette, not its box
-    # the two people of the truth each have a mask of their own that leaves most of the other out
-    best = [masked[int(np.argmax(iou(t[None], people.boxes[masked])[0]))] for t in truth]
-    assert best[0] != best[1]
-    a, b = people.masks[best[0]], people.masks[best[1]]
-    assert (a & b).sum() < 0.3 * min(a.sum(), b.sum())
+        assert mask[int(y0):int(y1), int(x0):int(x1)].mean() < 0.9  # a silhouette, not its box
+    # the right-hand man's crop holds the other man's head: his mask leaves it out
+    right = max(masked, key=lambda i: people.boxes[i][0])
+    left_face = min(gt_boxes(annotations[name], "face"), key=lambda b: b[0]).astype(int)
+    assert people.masks[right][left_face[1]:left_face[3], left_face[0]:left_face[2]].mean() < 0.1
 
 
 def test_without_the_weight_package_people_are_boxes_with_a_reason(eval_image):
