@@ -11,24 +11,32 @@ the CLI's outputs; `--write` stores the model fitted on all photos, with the fig
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from benchmarks.evalset import DEFAULT_EVAL, EvalSet, gt_boxes, load_eval, read_rgb
+from benchmarks.evalset import EvalSet, gt_boxes, load_eval, read_rgb
+from benchmarks.fitting import (
+    L2,
+    arguments,
+    log_loss,
+    out_of_fold,
+    relatives,
+    render,
+    stacked,
+    uncalibrated,
+    weights_line,
+    write_model,
+)
 from detectors import face_calibration
 from detectors.geometry import iou
 from detectors.regions import Regions
-from detectors.registry import Registry, load_config
+from detectors.registry import load_config
 
 MATCH_IOU = 0.3
-L2 = 1.0
 EXAMPLES = ("der_paste_d3.png", "faceapi_sample1.jpg", "insightface_t1.jpg")  # what the test reproduces
 
 
@@ -41,17 +49,13 @@ class Candidates:
     face: np.ndarray  # bool: overlaps an annotated face
     fitted: np.ndarray  # bool: used in the fit (not a second box on a face that already has its best one)
 
-
-def detector(calibrated: bool = False):
-    """RetinaFace as configured, with or without its calibration file."""
-    config = load_config()
-    if not calibrated:
-        config["detectors"]["retinaface"]["calibration"] = ""
-    return Registry(config).get("retinaface")
+    @property
+    def truth(self) -> np.ndarray:
+        return self.face
 
 
 def collect(evalset: EvalSet) -> list[Candidates]:
-    model = detector()
+    model = uncalibrated("retinaface")
     out = []
     for record in evalset.records:
         found, features = model.candidates(read_rgb(evalset.path(record)), model.raw_floor)
@@ -75,44 +79,6 @@ def labels(found: Regions, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(on):
             fitted[on[np.argmax(found.scores[on])]] = True
     return face, fitted
-
-
-def relatives(records: tuple[dict, ...]) -> list[set[int]]:
-    """Per record, itself and the records it was derived from or that were derived from it (direct links).
-
-    Leaving a photo out leaves these out too: a downscaled copy or a paste of the same faces is not a new photo.
-    Pastes sharing a source stay in each other's training data (every paste uses the same few sources, and the
-    calibration sees only scores and sizes, which differ between the copies).
-    """
-    index = {r["file"]: i for i, r in enumerate(records)}
-    out = [{i} for i in range(len(records))]
-    for i, r in enumerate(records):
-        for source in r.get("derived_from") or []:
-            if source in index:
-                out[i].add(index[source])
-                out[index[source]].add(i)
-    return out
-
-
-def stacked(cands: list[Candidates], keep: list[bool]) -> tuple[np.ndarray, np.ndarray]:
-    """Fitted features and labels of the kept photos."""
-    chosen = [c for c, k in zip(cands, keep, strict=True) if k]
-    return (np.vstack([c.features[c.fitted] for c in chosen]),
-            np.concatenate([c.face[c.fitted] for c in chosen]))
-
-
-def out_of_fold(cands: list[Candidates], held_out: list[set[int]]) -> list[np.ndarray]:
-    """Each photo's candidates scored by the model fitted without it and its relatives."""
-    scores = []
-    for i, c in enumerate(cands):
-        model = face_calibration.fit(*stacked(cands, [j not in held_out[i] for j in range(len(cands))]), l2=L2)
-        scores.append(model.probability(c.features))
-    return scores
-
-
-def log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    p = np.clip(p, 1e-9, 1 - 1e-9)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def face_bucket(box: np.ndarray, hard: bool) -> str:
@@ -143,18 +109,6 @@ def old_rule(cands: list[Candidates]) -> list[np.ndarray]:
     return [np.where(c.boxes[:, 2] - c.boxes[:, 0] < 16, c.raw >= 0.03, c.raw >= 0.3).astype(float) for c in cands]
 
 
-def render(evalset: EvalSet, cands: list[Candidates], scores: list[np.ndarray], threshold: float, out: Path) -> None:
-    from anonymiser.render import render as draw
-    from anonymiser.style import Style
-
-    out.mkdir(parents=True, exist_ok=True)
-    for record, c, s in zip(evalset.records, cands, scores, strict=True):
-        image = read_rgb(evalset.path(record))
-        chosen = s >= threshold
-        regions = Regions.create(c.boxes[chosen], s[chosen], "face", "retinaface").clipped(*image.shape[1::-1])
-        Image.fromarray(draw(image, regions, style=Style(), seed=0)).save(out / (Path(record["file"]).stem + ".png"))
-
-
 def examples(evalset: EvalSet, model: face_calibration.Calibration, cands: list[Candidates],
              threshold: float) -> dict:
     """Per example photo: candidates, faces selected at `threshold`, and the sum of their probabilities."""
@@ -167,23 +121,14 @@ def examples(evalset: EvalSet, model: face_calibration.Calibration, cands: list[
     return out
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.fit_faces", description=__doc__.splitlines()[0])
-    p.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
-    p.add_argument("--threshold", type=float, help="default threshold (default: the one in detectors.toml)")
-    p.add_argument("--render", type=Path, help="write out-of-fold anonymised PNGs here, for score.py")
-    p.add_argument("--write", action="store_true", help="store the model fitted on all photos in the JSON file")
-    return p.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = arguments("benchmarks.fit_faces", __doc__).parse_args(argv)
     threshold = args.threshold or load_config()["detectors"]["retinaface"]["threshold"]
     evalset = load_eval(args.eval)
     cands = collect(evalset)
-    oof = out_of_fold(cands, relatives(evalset.records))
+    oof = out_of_fold(cands, relatives(evalset.records), face_calibration.fit)
     x, y = stacked(cands, [True] * len(cands))
-    model = face_calibration.fit(x, y, l2=L2)
+    model = face_calibration.fit(x, y)
     report = {
         "candidates": len(y), "on_faces": int(y.sum()), "photos": len(cands), "l2": L2,
         "match_iou": MATCH_IOU, "log_loss_in_sample": round(log_loss(model.probability(x), y), 4),
@@ -194,15 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         "examples": examples(evalset, model, cands, threshold),
     }
     print(json.dumps(report, indent=1))
-    weights = {f: round(float(w), 3) for f, w in zip(face_calibration.FEATURES, model.weights, strict=True)}
-    print("weights on standardised features:", weights, "bias", round(model.bias, 3))
+    print(weights_line(model))
     if args.render:
-        render(evalset, cands, oof, threshold, args.render)
+        render(evalset, lambda i, _: Regions.create(cands[i].boxes[oof[i] >= threshold], oof[i][oof[i] >= threshold],
+                                                    "face", "retinaface"), args.render)
     if args.write:
-        path = face_calibration.DEFAULT_PATH
-        path.write_text(json.dumps({"model": model.to_json(), "threshold": threshold, "fitted": report}, indent=1)
-                        + "\n")
-        print(f"wrote {path}", file=sys.stderr)
+        write_model(face_calibration.DEFAULT_PATH, model, threshold, report)
     return 0 if math.isfinite(report["log_loss_out_of_fold"]) else 1
 
 

@@ -7,7 +7,7 @@ an annotated plate (hard ones and painted registration numbers included) with Io
 only its best candidate is fitted, and candidates touching a plate without matching it are left out (a line of
 a two-line plate is neither a plate nor a false region). A logistic regression on
 `detectors.plate_verifier.FEATURES` is fitted once per photo, leaving out that photo and its derived copies
-(`benchmarks.fit_faces.relatives`), so each photo's figures come from a model that never saw it. `--render`
+(`benchmarks.fitting.relatives`), so each photo's figures come from a model that never saw it. `--render`
 writes each photo's out-of-fold plates, anonymised with the default style, as PNGs that `score.py` scores
 like the CLI's outputs; `--write` stores the model fitted on all photos, with its figures, in the JSON file.
 """
@@ -22,17 +22,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from benchmarks.evalset import DEFAULT_EVAL, EvalSet, gt_boxes, load_eval, read_rgb
-from benchmarks.fit_faces import log_loss, relatives
+from benchmarks.evalset import EvalSet, gt_boxes, load_eval, read_rgb
+from benchmarks.fitting import (
+    L2,
+    arguments,
+    log_loss,
+    out_of_fold,
+    relatives,
+    render,
+    stacked,
+    uncalibrated,
+    weights_line,
+    write_model,
+)
 from detectors import plate_verifier
 from detectors.geometry import inside, iou
 from detectors.regions import Regions
-from detectors.registry import Registry, load_config
+from detectors.registry import load_config
 
 MATCH_IOU = 0.3
-L2 = 1.0
 BUCKETS = ((0, 20, "<20 px"), (20, 40, "20-40 px"), (40, 80, "40-80 px"), (80, math.inf, ">80 px"))
 EXAMPLES = ("litealpr_Hung_0060.png", "litealpr_wild05.png", "ocv_scenetext06.jpg")  # what the test reproduces
 
@@ -49,13 +58,9 @@ class Candidates:
     def features(self) -> np.ndarray:
         return self.evidence.features()
 
-
-def detector(calibrated: bool = False):
-    """The plate detector as configured, with or without its verifier file."""
-    config = load_config()
-    if not calibrated:
-        config["detectors"]["plates"]["calibration"] = ""
-    return Registry(config).get("plates")
+    @property
+    def truth(self) -> np.ndarray:
+        return self.plate
 
 
 def collect(evalset: EvalSet, cache: Path | None = None) -> list[Candidates]:
@@ -63,7 +68,7 @@ def collect(evalset: EvalSet, cache: Path | None = None) -> list[Candidates]:
     a local file of the dev set's readings, kept under the gitignored results folder)."""
     if cache and cache.is_file():  # stored as fields: the class is `__main__.Candidates` under `python -m`
         return [Candidates(*fields) for fields in pickle.loads(cache.read_bytes())]
-    model = detector()
+    model = uncalibrated("plates")
     out = []
     for record in evalset.records:
         found, evidence = model.candidates(read_rgb(evalset.path(record)))
@@ -89,21 +94,6 @@ def labels(boxes: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray
         if overlap[:, j].max() >= MATCH_IOU:
             fitted[np.argmax(overlap[:, j])] = True
     return plate, fitted
-
-
-def stacked(cands: list[Candidates], keep: list[bool]) -> tuple[np.ndarray, np.ndarray]:
-    chosen = [c for c, k in zip(cands, keep, strict=True) if k]
-    return (np.vstack([c.features[c.fitted] for c in chosen]),
-            np.concatenate([c.plate[c.fitted] for c in chosen]).astype(float))
-
-
-def out_of_fold(cands: list[Candidates], held_out: list[set[int]]) -> list[np.ndarray]:
-    """Each photo's candidates scored by the model fitted without it and its relatives."""
-    scores = []
-    for i, c in enumerate(cands):
-        model = plate_verifier.fit(*stacked(cands, [j not in held_out[i] for j in range(len(cands))]), l2=L2)
-        scores.append(model.probability(c.features))
-    return scores
 
 
 def selected(c: Candidates, scores: np.ndarray, threshold: float) -> np.ndarray:
@@ -152,18 +142,6 @@ def covered_any(boxes: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return (iou(boxes, truth) >= 0.1).any(axis=1) | (inside(boxes, truth) >= 0.5).any(axis=1)
 
 
-def render(evalset: EvalSet, cands: list[Candidates], scores: list[np.ndarray], threshold: float, out: Path) -> None:
-    from anonymiser.render import render as draw
-    from anonymiser.style import Style
-
-    out.mkdir(parents=True, exist_ok=True)
-    for record, c, s in zip(evalset.records, cands, scores, strict=True):
-        image = read_rgb(evalset.path(record))
-        boxes = selected(c, s, threshold)
-        regions = Regions.create(boxes, np.ones(len(boxes)), "plate", "plates").clipped(*image.shape[1::-1])
-        Image.fromarray(draw(image, regions, style=Style(), seed=0)).save(out / (Path(record["file"]).stem + ".png"))
-
-
 def reliability(cands: list[Candidates], scores: list[np.ndarray], bins: int = 10) -> list[dict]:
     """Out-of-fold predicted probability against the share of fitted candidates that are plates, per bin."""
     p = np.concatenate([s[c.fitted] for s, c in zip(scores, cands, strict=True)])
@@ -189,9 +167,9 @@ def examples(model, cands: list[Candidates], threshold: float) -> dict:
 
 def fitted_report(evalset: EvalSet, cands: list[Candidates], threshold: float) -> tuple[object, dict, list]:
     """The model fitted on all photos, its figures, and the out-of-fold scores."""
-    oof = out_of_fold(cands, relatives(evalset.records))
+    oof = out_of_fold(cands, relatives(evalset.records), plate_verifier.fit)
     x, y = stacked(cands, [True] * len(cands))
-    model = plate_verifier.fit(x, y, l2=L2)
+    model = plate_verifier.fit(x, y)
     held_out = np.concatenate([s[c.fitted] for s, c in zip(oof, cands, strict=True)])
     report = {
         "candidates": len(y), "on_plates": int(y.sum()), "photos": len(cands), "l2": L2, "match_iou": MATCH_IOU,
@@ -204,19 +182,9 @@ def fitted_report(evalset: EvalSet, cands: list[Candidates], threshold: float) -
     return model, report, oof
 
 
-def weights(model) -> str:
-    """The verifier's weights, one per standardised feature, as one printable line."""
-    named = {f: round(float(w), 3) for f, w in zip(plate_verifier.FEATURES, model.weights, strict=True)}
-    return f"weights (standardised features): {named} bias {round(model.bias, 3)}"
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.fit_plates", description=__doc__.splitlines()[0])
-    p.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
-    p.add_argument("--threshold", type=float, help="default threshold (default: the one in detectors.toml)")
+    p = arguments("benchmarks.fit_plates", __doc__)
     p.add_argument("--cache", type=Path, help="candidates are read from this file if it exists, else saved to it")
-    p.add_argument("--render", type=Path, help="write out-of-fold anonymised PNGs here, for score.py")
-    p.add_argument("--write", action="store_true", help="store the model fitted on all photos in the JSON file")
     return p.parse_args(argv)
 
 
@@ -227,14 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     cands = collect(evalset, args.cache)
     model, report, oof = fitted_report(evalset, cands, threshold)
     print(json.dumps(report, indent=1))
-    print(weights(model))
+    print(weights_line(model))
     if args.render:
-        render(evalset, cands, oof, threshold, args.render)
+        render(evalset, lambda i, _: Regions.create(boxes := selected(cands[i], oof[i], threshold), np.ones(len(boxes)),
+                                                    "plate", "plates"), args.render)
     if args.write:
-        path = plate_verifier.DEFAULT_PATH
-        path.write_text(json.dumps({"model": plate_verifier.to_json(model), "threshold": threshold,
-                                    "fitted": report}, indent=1) + "\n")
-        print(f"wrote {path}", file=sys.stderr)
+        write_model(plate_verifier.DEFAULT_PATH, model, threshold, report)
     return 0 if math.isfinite(report["log_loss_out_of_fold"]) else 1
 
 

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from benchmarks import fit_plates
 from benchmarks.evalset import DEFAULT_EVAL, ROOT, EvalSet, load_eval, load_scorer, read_rgb
+from benchmarks.fitting import weights_line
 from benchmarks.speed import cover, speed_photo
 from detectors.registry import load_config
 
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {low:.1f}-{high:.1f} (mean {row['predicted']:.2f}) | {row['n']} | {row['plates']:.2f} |")
     diagram(report["reliability_out_of_fold"], args.out / "plates_reliability.png")
     print(f"\nreliability diagram: {args.out / 'plates_reliability.png'}")
-    print(fit_plates.weights(model))
+    print(weights_line(model))
     result = {"threshold": threshold, "by_width": at["by_width"], "leaked": leaked, "over_anonymisation": over,
               "worst_photo": worst, "fitted": report}
     if not args.no_latency:

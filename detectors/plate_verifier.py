@@ -10,14 +10,14 @@ the geometry and the vehicle then decide.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from detectors.face_calibration import Calibration, fit
+from detectors import calibration
+from detectors.calibration import Calibration
 from detectors.plate_reader import Reading
 
 DEFAULT_PATH = Path(__file__).with_name("plate_verifier.json")
@@ -25,7 +25,7 @@ FEATURES = ("logit_text", "log2_aspect", "log2_width", "log2_height_share", "on_
             "depth_on_vehicle", "characters", "digit_share", "letters_and_digits", "plate_length", "other_script",
             "lower_case", "confidence", "contrast", "small", "small_characters")
 SMALL = 32  # px: narrower candidates read badly (a reading counts differently there)
-__all__ = ["DEFAULT_PATH", "FEATURES", "Calibration", "Evidence", "contrast", "fit", "load", "to_json"]
+__all__ = ["DEFAULT_PATH", "FEATURES", "Calibration", "Evidence", "contrast", "fit", "load"]
 
 
 @dataclass
@@ -72,16 +72,9 @@ def contrast(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.asarray(out, np.float64)
 
 
-def to_json(model: Calibration) -> dict:
-    return {"features": list(FEATURES), "mean": model.mean.tolist(), "std": model.std.tolist(),
-            "weights": model.weights.tolist(), "bias": model.bias}
-
-
 def load(path: str | Path = DEFAULT_PATH) -> Calibration:
-    path = Path(path)
-    if not path.is_absolute():
-        path = DEFAULT_PATH.parent / path
-    data = json.loads(path.read_text())["model"]
-    if tuple(data["features"]) != FEATURES:
-        raise ValueError(f"plate verifier features {data['features']} are not {list(FEATURES)}: refit it")
-    return Calibration(*(np.asarray(data[k], np.float64) for k in ("mean", "std", "weights")), float(data["bias"]))
+    return calibration.load(path, FEATURES)
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> Calibration:
+    return calibration.fit(x, y, FEATURES, l2)

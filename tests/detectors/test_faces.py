@@ -41,12 +41,13 @@ def test_calibration_file_reproduces_its_fitted_figures(eval_image, registry):
 def test_fit_recovers_a_known_logistic_model():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(20000, len(face_calibration.FEATURES))) * [2, 1, 3, 0.5, 1] + [0, 4, 0, 0, 1]
-    truth = face_calibration.Calibration(x.mean(0), x.std(0), np.array([1.5, -1.0, 0.0, 0.5, 0.8]), -2.0)
+    truth = face_calibration.Calibration(face_calibration.FEATURES, x.mean(0), x.std(0),
+                                         np.array([1.5, -1.0, 0.0, 0.5, 0.8]), -2.0)
     y = rng.random(len(x)) < truth.probability(x)
     fitted = face_calibration.fit(x, y, l2=1e-3)
     assert np.allclose(fitted.weights, truth.weights, atol=0.1)
     assert fitted.bias == pytest.approx(truth.bias, abs=0.1)
-    again = face_calibration.Calibration.from_json(json.loads(json.dumps(fitted.to_json())))
+    again = face_calibration.Calibration.from_json(json.loads(json.dumps(fitted.to_json())), face_calibration.FEATURES)
     assert np.allclose(again.probability(x[:50]), fitted.probability(x[:50]))
 
 

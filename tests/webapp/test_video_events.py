@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import av
@@ -63,6 +64,6 @@ def test_render_writes_the_clip_and_its_report(scanned):
     out = video_events.on_render(scanned["video_state"], *STYLE, progress=no_progress)
     with av.open(out["video_result"]) as container:
         assert container.streams.video[0].frames == 8 and not container.metadata.get("creation_time")
-    report = json.loads(open(out["video_report"]).read())
+    report = json.loads(Path(out["video_report"]).read_text())
     assert len(report["tracks"]) == len(scanned["video_state"]["tracks"])
     assert np.isfinite(report["tracks"][0]["first_frame"])
