@@ -1,11 +1,12 @@
 """CPU time per image of the Hub models' real architectures, without their weights.
 
-The weights cannot be downloaded here, but CPU time does not depend on weight values: this builds OWLv2
-base/16 (960 x 960 input) and Mask2Former Swin-T COCO instance with random weights at the real sizes, saves
-them with their processors, loads them through the project's detectors and times `detect` (2 torch threads,
-as in the app). The detections themselves are meaningless. Usage:
+The weights cannot be downloaded here, but CPU time does not depend on weight values: this builds OWL-ViT
+base/32 (768 x 768 input, the prompt's default), OWLv2 base/16 (960 x 960) and Mask2Former Swin-T COCO instance
+with random weights at the real sizes, saves them with their processors, loads them through the project's
+detectors and times `detect` (2 torch threads, as in the app): it measures speed, not accuracy (the detections
+themselves are meaningless). Usage:
 
-    .venv/bin/python -m benchmarks.hub_models_cpu [--runs 1] [--image ultra_zidane.jpg]
+    .venv/bin/python -m benchmarks.run hub-cpu [--runs 1] [--image ultra_zidane.jpg]
 """
 from __future__ import annotations
 
@@ -22,21 +23,27 @@ EVAL_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "images"
 PROMPT = "tattoo, logo, computer screen, ID card, name badge"
 
 
-def owlv2_folder(root: Path) -> Path:
-    """OWLv2 base/16 (google/owlv2-base-patch16-ensemble's config) with a byte-level stand-in tokenizer."""
+def owl_folder(root: Path, version: int) -> Path:
+    """OWLv2 base/16 at 960 (google/owlv2-base-patch16-ensemble's config) or OWL-ViT base/32 at 768
+    (google/owlvit-base-patch32's), with a letters-only stand-in tokenizer: the text side is short either way."""
     import string
 
-    from transformers import CLIPTokenizer, Owlv2Config, Owlv2ForObjectDetection, Owlv2ImageProcessorPil, Owlv2Processor
+    import transformers as t
 
     vocab = {c: i for i, c in enumerate(string.ascii_lowercase + string.ascii_uppercase)}
     vocab.update({c + "</w>": len(vocab) + i for i, c in enumerate(string.ascii_letters)})
     vocab.update({"<|startoftext|>": 49406, "<|endoftext|>": 49407})
-    config = Owlv2Config(text_config={"max_position_embeddings": 16}, vision_config={"image_size": 960,
-                                                                                     "patch_size": 16})
-    folder = root / "owlv2"
-    Owlv2ForObjectDetection(config).save_pretrained(folder)
-    Owlv2Processor(Owlv2ImageProcessorPil(size={"height": 960, "width": 960}),
-                   CLIPTokenizer(vocab=vocab, merges=[])).save_pretrained(folder)
+    side, patch = (960, 16) if version == 2 else (768, 32)
+    config_class, model_class, image_processor, processor = (
+        (t.Owlv2Config, t.Owlv2ForObjectDetection, t.Owlv2ImageProcessorPil, t.Owlv2Processor) if version == 2 else
+        (t.OwlViTConfig, t.OwlViTForObjectDetection, t.OwlViTImageProcessorPil, t.OwlViTProcessor))
+    config = config_class(text_config={"max_position_embeddings": 16},
+                          vision_config={"image_size": side, "patch_size": patch})
+    folder = root / f"owl{version}"
+    model_class(config).save_pretrained(folder)
+    size = {"height": side, "width": side}
+    processor(image_processor(size=size, **({"crop_size": size} if version == 1 else {})),
+              t.CLIPTokenizer(vocab=vocab, merges=[])).save_pretrained(folder)
     return folder
 
 
@@ -77,13 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from detectors.mask2former import Mask2Former
     from detectors.owlv2 import Owlv2
+    from detectors.owlvit import OwlVit
 
     with Image.open(EVAL_IMAGES / args.image) as im:
         image = np.asarray(im.convert("RGB"))
     print(f"image {args.image} {image.shape[1]}x{image.shape[0]}, {args.runs} run(s) each, the first one included")
     with tempfile.TemporaryDirectory() as tmp:
-        owl = Owlv2(str(owlv2_folder(Path(tmp))), threshold=0.2, suggest=0.5)
-        print(f"owlv2 base/16 960x960, 5 phrases: {timed(lambda: owl.detect(image, 0.2, prompt=PROMPT), args.runs)}")
+        for what, version, model_class in (("owl-vit base/32 768x768", 1, OwlVit), ("owlv2 base/16 960x960", 2, Owlv2)):
+            owl = model_class(str(owl_folder(Path(tmp), version)), threshold=0.2, suggest=0.5)
+            print(f"{what}, 5 phrases: {timed(lambda m=owl: m.detect(image, 0.2, prompt=PROMPT), args.runs)}")
         folder = str(mask2former_folder(Path(tmp)))
         # threshold 0 keeps all 100 queries: an upper bound on the full-size mask upsampling
         for size, threshold in ((None, 0.5), (None, 0.0), ({"shortest_edge": 800, "longest_edge": 1333}, 0.5)):

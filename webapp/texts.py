@@ -8,7 +8,7 @@ from webapp.review import MANUAL, Review
 from webapp.session import Upload
 
 KIND_NAMES = {"faces": "Faces", "plates": "Licence plates", "people": "People", "vehicles": "Vehicles",
-              "text": "Text", "qr": "QR codes and barcodes", "silhouettes": "People, as silhouettes (Hub model)"}
+              "text": "Text", "qr": "QR codes and barcodes", "silhouettes": "People, as silhouettes"}
 METADATA_NAMES = {"camera_make": "camera make", "camera_model": "camera model", "date_time": "date and time",
                   "software": "software", "artist": "artist", "copyright": "copyright", "exif_tags": "EXIF tags",
                   "exif_orientation": "EXIF orientation", "thumbnail": "embedded thumbnail", "xmp": "XMP",

@@ -1,4 +1,4 @@
-"""Tiny randomly initialised Hub models (OWLv2, Mask2Former) saved with save_pretrained to a temp folder.
+"""Tiny randomly initialised Hub models (OWLv2, OWL-ViT, Mask2Former) saved with save_pretrained to a temp folder.
 
 They have the real architectures and processors, so the hub detectors load them through the same code as a
 real model id (the config's `model` points at the folder): only the sizes are small, and no weights are
@@ -30,29 +30,42 @@ def letters_tokenizer():
     return CLIPTokenizer(vocab=vocab, merges=[])
 
 
-@pytest.fixture(scope="session")
-def tiny_owlv2(tmp_path_factory) -> Path:
-    """OWLv2 with a zeroed box head: each predicted box is then exactly its patch's cell on the padded square."""
+def tiny_owl(folder: Path, version: int) -> Path:
+    """OWLv2 (`version` 2) or OWL-ViT (1) with a zeroed box head: each predicted box is then exactly its patch's
+    cell on the padded square."""
     import torch
-    from transformers import Owlv2Config, Owlv2ForObjectDetection, Owlv2ImageProcessorPil, Owlv2Processor
+    import transformers as t
 
+    config_class, model_class, image_processor, processor = (
+        (t.Owlv2Config, t.Owlv2ForObjectDetection, t.Owlv2ImageProcessorPil, t.Owlv2Processor) if version == 2 else
+        (t.OwlViTConfig, t.OwlViTForObjectDetection, t.OwlViTImageProcessorPil, t.OwlViTProcessor))
     tokenizer = letters_tokenizer()
     n = len(tokenizer.get_vocab())
     small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
-    config = Owlv2Config(
+    config = config_class(
         text_config={**small, "vocab_size": n, "max_position_embeddings": 16,
                      "bos_token_id": n - 2, "eos_token_id": n - 1, "pad_token_id": n - 1},
         vision_config={**small, "image_size": OWL_SIDE, "patch_size": OWL_PATCH}, projection_dim=32)
     torch.manual_seed(0)
-    model = Owlv2ForObjectDetection(config).eval()
+    model = model_class(config).eval()
     with torch.no_grad():
         model.box_head.dense2.weight.zero_()
         model.box_head.dense2.bias.zero_()
-    folder = tmp_path_factory.mktemp("owlv2")
     model.save_pretrained(folder)
-    processor = Owlv2Processor(Owlv2ImageProcessorPil(size={"height": OWL_SIDE, "width": OWL_SIDE}), tokenizer)
-    processor.save_pretrained(folder)
+    size = {"height": OWL_SIDE, "width": OWL_SIDE}
+    processor(image_processor(size=size, **({"crop_size": size} if version == 1 else {})), tokenizer).save_pretrained(
+        folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_owlv2(tmp_path_factory) -> Path:
+    return tiny_owl(tmp_path_factory.mktemp("owlv2"), 2)
+
+
+@pytest.fixture(scope="session")
+def tiny_owlvit(tmp_path_factory) -> Path:
+    return tiny_owl(tmp_path_factory.mktemp("owlvit"), 1)
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ def test_hub_plumbing_offline_failure_is_one_clear_sentence(monkeypatch, eval_im
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     registry = registry_with(owlv2=NOT_CACHED, mask2former="example-org/mask2former-never-downloaded")
     registry.config["kinds"]["silhouettes"]["detector"] = "mask2former"  # the Hub choice (embedded by default)
+    registry.config["prompt"]["detector"] = "owlv2"  # the stronger prompt model (OWL-ViT by default)
     with pytest.raises(DetectorUnavailable) as caught:
         registry.get("owlv2")
     reason = str(caught.value)

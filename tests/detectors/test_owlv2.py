@@ -1,4 +1,5 @@
-"""OWLv2 plumbing on a tiny random model of the real architecture, loaded like a Hub model (see conftest).
+"""OWLv2 and OWL-ViT plumbing on tiny random models of the real architectures, loaded like Hub models (see
+conftest): these test the wiring, not what the models find.
 
 Its box head is zeroed, so every query's box is its patch cell on the padded square: that tells exactly
 where boxes must land in original image pixels, whatever the random class scores are.
@@ -30,10 +31,13 @@ def patch_cells(width: int, height: int) -> np.ndarray:
     return np.array(sorted(boxes))
 
 
-@pytest.fixture(scope="module")
-def owl(tiny_owlv2):
-    registry = registry_with(owlv2=str(tiny_owlv2))
-    return registry, registry.get("owlv2")
+@pytest.fixture(scope="module", params=["owlv2", "owlvit"])
+def owl(request):
+    """(registry whose prompt detector is the tiny model, the detector)."""
+    name = request.param
+    registry = registry_with(**{name: str(request.getfixturevalue(f"tiny_{name}"))})
+    registry.config["prompt"]["detector"] = name
+    return registry, registry.get(name)
 
 
 def test_prompt_phrases_split_on_commas():
@@ -54,7 +58,7 @@ def test_padded_square_keeps_the_image_top_left(photos, shape):
 
 
 @pytest.mark.parametrize("shape", ["landscape", "portrait"])
-def test_owlv2_plumbing_boxes_in_original_pixels(owl, photos, shape):
+def test_owl_plumbing_boxes_in_original_pixels(owl, photos, shape):
     """Boxes scale by the long side (the processor pads to a square), cells in the padding are dropped."""
     image = photos[shape]
     height, width = image.shape[:2]
@@ -62,11 +66,11 @@ def test_owlv2_plumbing_boxes_in_original_pixels(owl, photos, shape):
     assert found.boxes.dtype == np.float32 and found.boxes.shape == (len(found), 4)
     got = found.boxes[np.lexsort(found.boxes.T[::-1])]
     np.testing.assert_allclose(got, patch_cells(width, height), atol=0.5)
-    assert set(found.detectors) == {"owlv2"}
+    assert set(found.detectors) == {owl[1].name}
     assert all(mask is None for mask in found.masks)
 
 
-def test_owlv2_plumbing_labels_are_the_prompt_phrases(owl, photos):
+def test_owl_plumbing_labels_are_the_prompt_phrases(owl, photos):
     """Each box keeps the label of its own phrase whatever the phrases' order (no index mix-up)."""
     image = photos["landscape"]
     forward = owl[1].detect(image, 0.0, prompt=PROMPT)
@@ -85,19 +89,19 @@ def test_owlv2_plumbing_labels_are_the_prompt_phrases(owl, photos):
     assert len(owl[1].detect(image, 0.0, prompt=" , ")) == 0
 
 
-def test_owlv2_plumbing_threshold_and_suggestions(owl, photos):
+def test_owl_plumbing_threshold_and_suggestions(owl, photos):
     registry, detector = owl
     image = photos["landscape"]
     everything = detector.detect(image, 0.0, prompt=PROMPT)
     threshold = float(np.median(everything.scores))
-    suggest = registry.settings("owlv2")["suggest"]
+    suggest = registry.settings(detector.name)["suggest"]
     found = detector.detect(image, threshold, prompt=PROMPT)
     assert len(found) == int((everything.scores > threshold * suggest).sum())
     assert (found.scores >= threshold * suggest).all()
     np.testing.assert_array_equal(detector.accepts(found, threshold), found.scores >= threshold)
 
 
-def test_owlv2_plumbing_engine_prompt_kind(owl, photos):
+def test_owl_plumbing_engine_prompt_kind(owl, photos):
     """The engine's `prompt` runs OWLv2 as the kind "prompt" next to other kinds, with its own threshold."""
     registry, _ = owl
     image = photos["landscape"]
@@ -108,5 +112,5 @@ def test_owlv2_plumbing_engine_prompt_kind(owl, photos):
     prompted = np.isin(result.regions.labels.astype(str), prompt_phrases(PROMPT))
     assert prompted.any() and (result.regions.labels[~prompted] == "face").all()
     np.testing.assert_array_equal(result.selected[prompted], result.regions.scores[prompted] >= threshold)
-    assert "prompt model" in result.models and "owlv2" in result.timings_ms
+    assert "prompt model" in result.models and registry.prompt_detector() in result.timings_ms
     assert not np.isin(detect(image, "faces", None, registry).regions.labels.astype(str), prompt_phrases(PROMPT)).any()
