@@ -89,20 +89,25 @@ def found_by(truth: np.ndarray, boxes: np.ndarray, least_iou: float = 0.3, cover
     return hit
 
 
-@pytest.fixture(scope="session")
-def exif_photo(tmp_path_factory) -> Path:
-    """examples/grace_hopper.jpg stored sideways with EXIF orientation 6, a camera make and a GPS position:
-    what a phone uploads. Oriented, it is the example photo again."""
+def phone_photo(source: Path, folder: Path) -> Path:
+    """`source` stored sideways with EXIF orientation 6, a camera make and a GPS position: what a phone uploads.
+    Oriented, it is the source photo again."""
     from PIL import ExifTags
 
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = 6
     exif[ExifTags.Base.Make] = "TestCam"
     exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 30.0)}
-    path = tmp_path_factory.mktemp("exif") / "phone_photo.jpg"
-    with Image.open(EXAMPLES / "grace_hopper.jpg") as im:
+    path = folder / "phone_photo.jpg"
+    with Image.open(source) as im:
         im.transpose(Image.Transpose.ROTATE_90).save(path, "JPEG", exif=exif, quality=95)
     return path
+
+
+@pytest.fixture(scope="session")
+def exif_photo(tmp_path_factory) -> Path:
+    """examples/grace_hopper.jpg as a phone uploads it (one face)."""
+    return phone_photo(EXAMPLES / "grace_hopper.jpg", tmp_path_factory.mktemp("exif"))
 
 
 @pytest.fixture(scope="session")
