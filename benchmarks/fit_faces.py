@@ -11,26 +11,13 @@ the CLI's outputs; `--write` stores the model fitted on all photos, with the fig
 """
 from __future__ import annotations
 
-import json
-import math
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks import fitting
 from benchmarks.evalset import EvalSet, gt_boxes, load_eval, read_rgb
-from benchmarks.fitting import (
-    L2,
-    arguments,
-    log_loss,
-    out_of_fold,
-    relatives,
-    render,
-    stacked,
-    uncalibrated,
-    weights_line,
-    write_model,
-)
 from detectors import face_calibration
 from detectors.geometry import iou
 from detectors.regions import Regions
@@ -55,7 +42,7 @@ class Candidates:
 
 
 def collect(evalset: EvalSet) -> list[Candidates]:
-    model = uncalibrated("retinaface")
+    model = fitting.uncalibrated("retinaface")
     out = []
     for record in evalset.records:
         found, features = model.candidates(read_rgb(evalset.path(record)), model.raw_floor)
@@ -109,43 +96,28 @@ def old_rule(cands: list[Candidates]) -> list[np.ndarray]:
     return [np.where(c.boxes[:, 2] - c.boxes[:, 0] < 16, c.raw >= 0.03, c.raw >= 0.3).astype(float) for c in cands]
 
 
-def examples(evalset: EvalSet, model: face_calibration.Calibration, cands: list[Candidates],
-             threshold: float) -> dict:
-    """Per example photo: candidates, faces selected at `threshold`, and the sum of their probabilities."""
-    out = {}
-    for c in cands:
-        if c.file in EXAMPLES:
-            p = model.probability(c.features)
-            out[c.file] = {"candidates": len(p), "selected": int((p >= threshold).sum()),
-                           "probability_sum": round(float(p.sum()), 4)}
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = arguments("benchmarks.fit_faces", __doc__).parse_args(argv)
+    args = fitting.arguments("benchmarks.fit_faces", __doc__).parse_args(argv)
     threshold = args.threshold or load_config()["detectors"]["retinaface"]["threshold"]
     evalset = load_eval(args.eval)
     cands = collect(evalset)
-    oof = out_of_fold(cands, relatives(evalset.records), face_calibration.fit)
-    x, y = stacked(cands, [True] * len(cands))
+    oof = fitting.out_of_fold(cands, fitting.relatives(evalset.records), face_calibration.fit)
+    x, y = fitting.stacked(cands, [True] * len(cands))
     model = face_calibration.fit(x, y)
     report = {
-        "candidates": len(y), "on_faces": int(y.sum()), "photos": len(cands), "l2": L2,
-        "match_iou": MATCH_IOU, "log_loss_in_sample": round(log_loss(model.probability(x), y), 4),
-        "log_loss_out_of_fold": round(log_loss(np.concatenate([p[c.fitted] for p, c in zip(oof, cands, strict=True)]),
-                                               y), 4),
+        "candidates": len(y), "on_faces": int(y.sum()), "photos": len(cands), "l2": fitting.L2,
+        "match_iou": MATCH_IOU, "log_loss_in_sample": round(fitting.log_loss(model.probability(x), y), 4),
+        "log_loss_out_of_fold": round(fitting.log_loss(
+            np.concatenate([p[c.fitted] for p, c in zip(oof, cands, strict=True)]), y), 4),
         "out_of_fold": [figures(evalset, cands, oof, t) for t in sorted({0.01, 0.02, 0.05, 0.1, 0.3, 0.5, threshold})],
         "before": figures(evalset, cands, old_rule(cands), 0.5),
-        "examples": examples(evalset, model, cands, threshold),
+        "examples": fitting.examples(model, cands, EXAMPLES, threshold),
     }
-    print(json.dumps(report, indent=1))
-    print(weights_line(model))
-    if args.render:
-        render(evalset, lambda i, _: Regions.create(cands[i].boxes[oof[i] >= threshold], oof[i][oof[i] >= threshold],
-                                                    "face", "retinaface"), args.render)
-    if args.write:
-        write_model(face_calibration.DEFAULT_PATH, model, threshold, report)
-    return 0 if math.isfinite(report["log_loss_out_of_fold"]) else 1
+
+    def faces_of(i: int, _: np.ndarray) -> Regions:
+        keep = oof[i] >= threshold
+        return Regions.create(cands[i].boxes[keep], oof[i][keep], "face", "retinaface")
+    return fitting.finish(args, evalset, model, report, face_calibration.DEFAULT_PATH, faces_of, threshold)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ like the CLI's outputs; `--write` stores the model fitted on all photos, with it
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import pickle
 import sys
@@ -23,19 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import fitting
 from benchmarks.evalset import EvalSet, gt_boxes, load_eval, read_rgb
-from benchmarks.fitting import (
-    L2,
-    arguments,
-    log_loss,
-    out_of_fold,
-    relatives,
-    render,
-    stacked,
-    uncalibrated,
-    weights_line,
-    write_model,
-)
 from detectors import plate_verifier
 from detectors.geometry import inside, iou
 from detectors.regions import Regions
@@ -68,7 +56,7 @@ def collect(evalset: EvalSet, cache: Path | None = None) -> list[Candidates]:
     a local file of the dev set's readings, kept under the gitignored results folder)."""
     if cache and cache.is_file():  # stored as fields: the class is `__main__.Candidates` under `python -m`
         return [Candidates(*fields) for fields in pickle.loads(cache.read_bytes())]
-    model = uncalibrated("plates")
+    model = fitting.uncalibrated("plates")
     out = []
     for record in evalset.records:
         found, evidence = model.candidates(read_rgb(evalset.path(record)))
@@ -155,35 +143,26 @@ def reliability(cands: list[Candidates], scores: list[np.ndarray], bins: int = 1
     return rows
 
 
-def examples(model, cands: list[Candidates], threshold: float) -> dict:
-    out = {}
-    for c in cands:
-        if c.file in EXAMPLES:
-            p = model.probability(c.features)
-            out[c.file] = {"candidates": len(p), "selected": int((p >= threshold).sum()),
-                           "probability_sum": round(float(p.sum()), 4)}
-    return out
-
-
 def fitted_report(evalset: EvalSet, cands: list[Candidates], threshold: float) -> tuple[object, dict, list]:
     """The model fitted on all photos, its figures, and the out-of-fold scores."""
-    oof = out_of_fold(cands, relatives(evalset.records), plate_verifier.fit)
-    x, y = stacked(cands, [True] * len(cands))
+    oof = fitting.out_of_fold(cands, fitting.relatives(evalset.records), plate_verifier.fit)
+    x, y = fitting.stacked(cands, [True] * len(cands))
     model = plate_verifier.fit(x, y)
     held_out = np.concatenate([s[c.fitted] for s, c in zip(oof, cands, strict=True)])
     report = {
-        "candidates": len(y), "on_plates": int(y.sum()), "photos": len(cands), "l2": L2, "match_iou": MATCH_IOU,
-        "log_loss_in_sample": round(log_loss(model.probability(x), y), 4),
-        "log_loss_out_of_fold": round(log_loss(held_out, y), 4),
+        "candidates": len(y), "on_plates": int(y.sum()), "photos": len(cands), "l2": fitting.L2,
+        "match_iou": MATCH_IOU,
+        "log_loss_in_sample": round(fitting.log_loss(model.probability(x), y), 4),
+        "log_loss_out_of_fold": round(fitting.log_loss(held_out, y), 4),
         "out_of_fold": [figures(evalset, cands, oof, t) for t in sorted({0.3, 0.5, 0.7, threshold})],
         "reliability_out_of_fold": reliability(cands, oof),
-        "examples": examples(model, cands, threshold),
+        "examples": fitting.examples(model, cands, EXAMPLES, threshold),
     }
     return model, report, oof
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = arguments("benchmarks.fit_plates", __doc__)
+    p = fitting.arguments("benchmarks.fit_plates", __doc__)
     p.add_argument("--cache", type=Path, help="candidates are read from this file if it exists, else saved to it")
     return p.parse_args(argv)
 
@@ -194,14 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     evalset = load_eval(args.eval)
     cands = collect(evalset, args.cache)
     model, report, oof = fitted_report(evalset, cands, threshold)
-    print(json.dumps(report, indent=1))
-    print(weights_line(model))
-    if args.render:
-        render(evalset, lambda i, _: Regions.create(boxes := selected(cands[i], oof[i], threshold), np.ones(len(boxes)),
-                                                    "plate", "plates"), args.render)
-    if args.write:
-        write_model(plate_verifier.DEFAULT_PATH, model, threshold, report)
-    return 0 if math.isfinite(report["log_loss_out_of_fold"]) else 1
+
+    def plates_of(i: int, _: np.ndarray) -> Regions:
+        boxes = selected(cands[i], oof[i], threshold)
+        return Regions.create(boxes, np.ones(len(boxes)), "plate", "plates")
+    return fitting.finish(args, evalset, model, report, plate_verifier.DEFAULT_PATH, plates_of, threshold)
 
 
 if __name__ == "__main__":

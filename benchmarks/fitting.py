@@ -61,6 +61,18 @@ def out_of_fold(cands: Sequence[Any], held_out: list[set[int]], fit: Fit) -> lis
     return scores
 
 
+def examples(model: Calibration, cands: Sequence[Any], names: Sequence[str], threshold: float) -> dict:
+    """Per named photo: candidates, those selected at `threshold`, and the sum of their probabilities (what the
+    tests reproduce from the stored model)."""
+    out = {}
+    for c in cands:
+        if c.file in names:
+            p = model.probability(c.features)
+            out[c.file] = {"candidates": len(p), "selected": int((p >= threshold).sum()),
+                           "probability_sum": round(float(p.sum()), 4)}
+    return out
+
+
 def log_loss(p: np.ndarray, y: np.ndarray) -> float:
     p = np.clip(p, 1e-9, 1 - 1e-9)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
@@ -100,3 +112,16 @@ def render(evalset: EvalSet, regions_of: Callable[[int, np.ndarray], Regions], o
         image = read_rgb(evalset.path(record))
         regions = regions_of(i, image).clipped(*image.shape[1::-1])
         Image.fromarray(draw(image, regions, style=Style(), seed=0)).save(out / (Path(record["file"]).stem + ".png"))
+
+
+def finish(args: argparse.Namespace, evalset: EvalSet, model: Calibration, report: dict, path: Path,
+           regions_of: Callable[[int, np.ndarray], Regions], threshold: float) -> int:
+    """The end of a fit script: the figures and weights printed, the out-of-fold renders and the model written
+    when asked for; exit status 1 when the out-of-fold log loss is not a number."""
+    print(json.dumps(report, indent=1))
+    print(weights_line(model))
+    if args.render:
+        render(evalset, regions_of, args.render)
+    if args.write:
+        write_model(path, model, threshold, report)
+    return 0 if np.isfinite(report["log_loss_out_of_fold"]) else 1

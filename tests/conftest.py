@@ -151,3 +151,14 @@ def served_app(folder: Path, **env: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def downloads(page) -> tuple[bytes, dict, str]:
+    """In a browser test, the prepared image's bytes, its report and the image's file name, downloaded as a user
+    does."""
+    with page.expect_download() as download:
+        page.click("#download-image")
+    data = Path(download.value.path()).read_bytes()
+    with page.expect_download() as report_download:
+        page.click("#download-report")
+    return data, json.loads(Path(report_download.value.path()).read_text()), download.value.suggested_filename

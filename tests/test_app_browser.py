@@ -3,7 +3,6 @@
 Screenshots of each step go to a temporary folder, or to $SCREENSHOTS (e.g. docs/screenshots) when set.
 """
 import io
-import json
 import os
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from PIL import Image
 
 from anonymiser.images import load_image
 from anonymiser.render import grown
+from tests.conftest import downloads
 
 pytestmark = pytest.mark.browser
 
@@ -94,17 +94,12 @@ def test_a_click_turns_a_face_off_and_the_download_keeps_exactly_that_face(page,
     page.wait_for_selector("#download-image", state="visible")
     page.wait_for_selector("#privacy:has-text('turned off')")
     page.screenshot(path=shots / "4-ready-to-download.png", full_page=True)
-    with page.expect_download() as download:
-        page.click("#download-image")
-    data = Path(download.value.path()).read_bytes()
-    with page.expect_download() as report_download:
-        page.click("#download-report")
-    report = json.loads(Path(report_download.value.path()).read_text())
+    data, report, name = downloads(page)
     page.get_by_role("tab", name="Before / after").click()
     page.wait_for_timeout(500)
     page.screenshot(path=shots / "5-before-after.png")
 
-    assert download.value.suggested_filename == "phone_photo-anonymised.png"
+    assert name == "phone_photo-anonymised.png"
     with Image.open(io.BytesIO(data)) as im:
         assert im.format == "PNG" and not im.getexif() and not im.info.get("exif") and not getattr(im, "text", {})
     out = load_image(data).pixels

@@ -15,7 +15,7 @@ from PIL import Image
 from anonymiser.images import load_image
 from anonymiser.render import grown
 from tests import test_app_browser as ui
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, downloads
 from tests.test_app_browser import REGIONS, click_image_point, upload
 
 browser, page, shots = ui.browser, ui.page, ui.shots  # the fixtures of the first browser tests, shared
@@ -248,12 +248,7 @@ def test_the_whole_journey_on_a_street_photo(page, eval_dir, shots, tmp_path):
         check, rounds = add_findings(page), 1
     page.screenshot(path=shots / "journey-ready.png", full_page=True)
     assert "no recognisable face or licence plate" in check, check
-    with page.expect_download() as download:
-        page.click("#download-image")
-    data = Path(download.value.path()).read_bytes()
-    with page.expect_download() as report_download:
-        page.click("#download-report")
-    report = json.loads(Path(report_download.value.path()).read_text())
+    data, report, _ = downloads(page)
     with Image.open(io.BytesIO(data)) as im:
         assert im.format == "PNG" and not im.getexif() and not im.info.get("exif") and not getattr(im, "text", {})
     out, original = load_image(data).pixels, load_image(source.read_bytes()).pixels
