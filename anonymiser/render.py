@@ -56,11 +56,13 @@ def render(image: np.ndarray, regions: Regions, selection=None, style: Style = S
         if polygon is not None and len(polygon) < 3:
             polygon = None  # a point or a line covers nothing: anonymise the box instead
         shape = style.shape_for(label, polygon is not None, mask is not None)
-        padding = style.padding if shape in ("box", "ellipse") else 0.0
+        padding = style.padding if shape in ("box", "ellipse", "mask") else 0.0
         x0, y0, x1, y1 = padded_box(regions.boxes[i], padding, width, height)
         if x1 <= x0 or y1 <= y0:
             continue
         inside = shape_mask(shape, (x0, y0, x1, y1), polygon, mask, grown(regions.boxes[i], padding))
+        if shape == "mask":
+            inside = dilated(inside, padding * min(bx1 - bx0, by1 - by0))
         if not inside.any():
             continue
         crop = out[y0:y1, x0:x1, :3]
@@ -82,6 +84,14 @@ def padded_box(box: np.ndarray, padding: float, width: int, height: int) -> tupl
     gx0, gy0, gx1, gy1 = grown(box, padding)
     return (int(min(max(gx0, 0), width)), int(min(max(gy0, 0), height)),
             int(min(max(gx1, 0), width)), int(min(max(gy1, 0), height)))
+
+
+def dilated(inside: np.ndarray, radius: float) -> np.ndarray:
+    """A mask grown by `radius` pixels all round: a silhouette's padding (a margin of the padding x the shorter
+    side of its box), as a box is grown by its padding; within the padded box, like every shape."""
+    if radius < 0.5 or inside.all() or not inside.any():
+        return inside
+    return cv2.distanceTransform((~inside).view(np.uint8), cv2.DIST_L2, 3) <= radius
 
 
 def shape_mask(shape: str, box: tuple[int, int, int, int], polygon: np.ndarray | None,
