@@ -31,6 +31,7 @@ TOOLS = {
     "video": ("benchmarks.video", "video mode beside deface's on generated clips: fps, frames with a leak, peak RSS"),
     "soak": ("benchmarks.soak", "N users uploading, toggling, downloading for --minutes: memory, deletion, latency"),
     "plates": ("benchmarks.plates", "plates out-of-fold by plate width, reliability diagram, plate-stage latency"),
+    "learned-plates": ("benchmarks.learned_plates", "opt-in learned plate detector beside today's plate candidates"),
     "people": ("benchmarks.people", "people leaked by height as boxes and silhouettes, before/after, ms per person"),
 }
 
