@@ -42,17 +42,23 @@ def inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def nms(regions: Regions, threshold: float) -> Regions:
-    """Greedy non-maximum suppression per label, highest score first; the order of the kept is preserved."""
+    """Greedy non-maximum suppression per label, highest score first; the order of the kept is preserved.
+
+    Each kept box is compared with the boxes still alive only (no N x N matrix: a 12 MP photo gives the face
+    model thousands of raw candidates, and their full overlap matrix cost seconds and gigabytes).
+    """
     if len(regions) < 2:
         return regions
     keep: list[int] = []
     for label in np.unique(regions.labels.astype(str)):
         idx = np.flatnonzero(regions.labels == label)
         idx = idx[np.argsort(-regions.scores[idx], kind="stable")]
-        overlaps = iou(regions.boxes[idx], regions.boxes[idx])
-        alive = np.ones(len(idx), dtype=bool)
-        for j in range(len(idx)):
-            if alive[j]:
-                keep.append(int(idx[j]))
-                alive &= overlaps[j] <= threshold
+        boxes = _boxes(regions.boxes[idx])
+        area = areas(boxes)
+        alive = np.arange(len(idx))
+        while len(alive):
+            first, rest = alive[0], alive[1:]
+            keep.append(int(idx[first]))
+            inter = intersections(boxes[first], boxes[rest])[0]
+            alive = rest[inter / np.maximum(area[first] + area[rest] - inter, 1e-9) <= threshold]
     return regions[np.sort(np.asarray(keep, dtype=int))]
