@@ -34,7 +34,7 @@ from webapp.context import ADMIN, QUEUE_SIZE, feedback_store, registry
 from webapp.feedback import ADMIN_COLUMNS, CONSENT_TEXT, MAX_COMMENT
 from webapp.review import MANUAL
 from webapp.serving import install_weights_on_spaces, load_in_background, warm_up
-from webapp.session import KEEP_SECONDS, SWEEP_SECONDS, discard, keep_sweeping, keep_text
+from webapp.session import KEEP_SECONDS, MAX_KEEP_SECONDS, SWEEP_SECONDS, discard, keep_sweeping, keep_text
 from webapp.texts import KIND_NAMES
 
 ROOT = Path(__file__).resolve().parent
@@ -50,10 +50,12 @@ CSS = ("#review img { cursor: crosshair; } .region-list { max-height: 18rem; ove
 # ---- layout ---------------------------------------------------------------------------------------------
 
 with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(SWEEP_SECONDS, KEEP_SECONDS)) as demo:
-    state_box = gr.State(None, time_to_live=KEEP_SECONDS, delete_callback=discard)
+    # Gradio counts a State's life from its last write; the session's files expire KEEP_SECONDS after their last
+    # use (webapp.session.touch), so the State only needs the outer bound.
+    state_box = gr.State(None, time_to_live=MAX_KEEP_SECONDS, delete_callback=discard)
     gr.Markdown("# Image anonymiser\nFind faces, licence plates and more in a photo, choose what to hide, "
                 "and download it without its metadata. Photos are processed on this server and deleted "
-                f"within {keep_text()}.")
+                f"within {keep_text()} of their last use.")
     with gr.Tabs():
         with gr.Tab("One photo", id="single"), gr.Row():
             with gr.Column(scale=1, min_width=320):

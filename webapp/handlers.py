@@ -23,7 +23,7 @@ from webapp.context import registry
 from webapp.preview import draw, regions_from_boxes, regions_from_paint
 from webapp.review import Review
 from webapp.serving import prompt_state
-from webapp.session import Export, Upload, discard, export, new_workdir, open_upload, read_pixels, read_preview
+from webapp.session import Export, Upload, discard, export, new_workdir, open_upload, read_pixels, read_preview, touch
 from webapp.texts import metadata_text, privacy_text, region_choices, status_text, suggestions_label
 
 KINDS = list(registry.config["kinds"])
@@ -51,9 +51,12 @@ def settings_from(values: tuple, fmt: str = "same") -> Settings:
 
 
 def unpack(state: dict | None) -> tuple[Upload, Review]:
+    """The session's photo and review; the photo is in use, so its files' deadline starts again."""
     if not state or not state.get("upload"):
         raise gr.Error("Upload a photo first.")
-    return Upload.from_json(state["upload"]), Review.from_json(state["review"])
+    upload = Upload.from_json(state["upload"])
+    touch(upload)
+    return upload, Review.from_json(state["review"])
 
 
 def pack(upload: Upload, review: Review, findings: list[dict] | None = None, suggestions: bool = False) -> dict:
@@ -108,7 +111,7 @@ def on_photo(path: str | None, state: dict | None, *values: Any) -> dict:
     try:
         settings = settings_from(values)
         if same:
-            upload, earlier = Upload.from_json(state["upload"]), Review.from_json(state["review"])
+            upload, earlier = unpack(state)
             image = read_pixels(upload)
         else:
             discard(state)

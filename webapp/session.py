@@ -2,7 +2,8 @@
 
 A session keeps paths and small JSON, never full-size pixels: the upload stays where the web framework put
 it (read again only to detect and to export), the preview is a small PNG without metadata in the session's
-own folder, and folders older than KEEP_SECONDS are swept away, so nobody's photo outlives its session.
+own folder, and folders unused for KEEP_SECONDS are swept away, so nobody's photo outlives its session. Each
+request refreshes that deadline (`touch`), but never past MAX_KEEP_SECONDS after the photo arrived.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from gradio.utils import get_upload_folder
 
 from anonymiser.batch import output_name
 from anonymiser.images import ImageError, LoadedImage, encode_image, load_image, write_atomic
@@ -32,6 +34,7 @@ from webapp.preview import downscaled
 from webapp.review import Review
 
 KEEP_SECONDS = int(os.environ.get("ANONYMISER_KEEP_SECONDS", 1800))  # uploads, previews, outputs: deleted after
+MAX_KEEP_SECONDS = max(KEEP_SECONDS, int(os.environ.get("ANONYMISER_MAX_KEEP_SECONDS", 4 * KEEP_SECONDS)))  # in use
 SWEEP_SECONDS = max(1, min(300, KEEP_SECONDS // 4))  # how often to look for them
 WORK_ROOT = Path(os.environ.get("ANONYMISER_WORK_DIR", Path(tempfile.gettempdir()) / "image-anonymiser"))
 
@@ -47,6 +50,7 @@ class Upload:
     format: str
     metadata: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    arrived: float = 0.0  # time.time() when it was opened: bounds how long use can keep it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,15 +80,32 @@ def new_workdir() -> Path:
     return path
 
 
-def sweep(max_age: float = KEEP_SECONDS) -> None:
-    """Delete session folders untouched for `max_age` seconds (closed tabs, API calls, crashed runs)."""
-    if not WORK_ROOT.is_dir():
+def sweep(max_age: float = KEEP_SECONDS, now: float | None = None) -> None:
+    """Delete session folders untouched for `max_age` seconds (closed tabs, API calls, crashed runs), and the
+    `tmp*` files Gradio's upload parser leaves behind in its temporary folder (this app's GRADIO_TEMP_DIR)."""
+    cutoff = (time.time() if now is None else now) - max_age
+    if WORK_ROOT.is_dir():
+        for folder in WORK_ROOT.iterdir():
+            with contextlib.suppress(OSError):
+                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+    gradio_folder = Path(get_upload_folder())
+    if gradio_folder.is_dir():
+        for leftover in gradio_folder.glob("tmp*"):
+            with contextlib.suppress(OSError):
+                if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+
+
+def touch(upload: Upload, now: float | None = None) -> None:
+    """A request used this photo: its upload and folder are kept KEEP_SECONDS from now (Gradio ages its cached
+    upload by ctime, which any utime renews), unless that would keep them past MAX_KEEP_SECONDS after arrival."""
+    now = time.time() if now is None else now
+    if now + KEEP_SECONDS > upload.arrived + MAX_KEEP_SECONDS:
         return
-    cutoff = time.time() - max_age
-    for folder in WORK_ROOT.iterdir():
+    for path in (upload.path, upload.workdir):
         with contextlib.suppress(OSError):
-            if folder.is_dir() and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
+            os.utime(path, (now, now))
 
 
 def keep_sweeping(every: float = SWEEP_SECONDS) -> threading.Thread:
@@ -132,7 +153,7 @@ def open_upload(path: str | Path, name: str | None = None) -> tuple[Upload, Load
     write_atomic(preview, encode_image(small, "PNG"))
     height, width = image.pixels.shape[:2]
     upload = Upload(str(path), name or Path(path).name, str(workdir), str(preview), scale, (width, height),
-                    image.format, image.metadata_found, image.notes)
+                    image.format, image.metadata_found, image.notes, time.time())
     return upload, image
 
 
@@ -141,9 +162,7 @@ def read_pixels(upload: Upload) -> LoadedImage:
 
 
 def read_preview(upload: Upload) -> np.ndarray:
-    """The preview's RGB pixels (read-only); touching the folder keeps an active session from being swept."""
-    with contextlib.suppress(OSError):
-        os.utime(upload.workdir)
+    """The preview's RGB pixels (read-only)."""
     if not os.path.exists(upload.preview):
         raise ImageError("this photo's preview has expired on the server; please upload it again")
     return decoded_preview(upload.preview)

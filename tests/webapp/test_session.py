@@ -2,6 +2,7 @@ import io
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,12 +14,13 @@ from anonymiser.style import Style
 from detectors.engine import detect
 from webapp import session
 from webapp.review import Review
-from webapp.session import Upload, discard, export, open_upload, read_preview, sweep
+from webapp.session import Upload, discard, export, open_upload, read_preview, sweep, touch
 
 
 @pytest.fixture
 def workroot(tmp_path, monkeypatch):
     monkeypatch.setattr(session, "WORK_ROOT", tmp_path / "work")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # what sweep() may clean up besides
     return tmp_path / "work"
 
 
@@ -71,3 +73,58 @@ def test_old_session_folders_are_swept(workroot):
     os.utime(stale, (old, old))
     sweep()
     assert fresh.exists() and not stale.exists()
+
+
+@pytest.fixture
+def photo_in_use(exif_photo, workroot, tmp_path):
+    """An upload as the app holds it: the raw file in Gradio's cache (a copy here) and the session's folder."""
+    cached = tmp_path / "gradio" / "abc" / exif_photo.name
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(exif_photo.read_bytes())
+    upload, _ = open_upload(cached)
+    return upload
+
+
+def test_a_photo_in_use_is_kept_keep_seconds_after_its_last_use(photo_in_use):
+    keep, arrived = session.KEEP_SECONDS, photo_in_use.arrived
+    workdir = Path(photo_in_use.workdir)
+    touch(photo_in_use, now=arrived + 0.8 * keep)  # a request late in the first KEEP_SECONDS
+    sweep(now=arrived + 1.5 * keep)  # arrived longer ago than KEEP_SECONDS, used less long ago
+    assert workdir.is_dir() and os.path.getmtime(photo_in_use.path) == arrived + 0.8 * keep
+    sweep(now=arrived + 1.9 * keep)  # unused for longer than KEEP_SECONDS
+    assert not workdir.exists()
+
+
+def test_use_renews_the_ctime_gradio_ages_its_cached_upload_by(photo_in_use):
+    before = os.stat(photo_in_use.path).st_ctime_ns
+    time.sleep(0.05)
+    touch(photo_in_use)
+    assert os.stat(photo_in_use.path).st_ctime_ns > before
+
+
+def test_use_cannot_keep_a_photo_past_max_keep_seconds(photo_in_use):
+    keep, most, arrived = session.KEEP_SECONDS, session.MAX_KEEP_SECONDS, photo_in_use.arrived
+    assert keep < most
+    steps = np.arange(arrived, arrived + 2 * most, keep / 2)
+    for now in steps:  # in use every KEEP_SECONDS / 2, for twice the bound
+        touch(photo_in_use, now=now)
+        sweep(now=now)
+        if not os.path.exists(photo_in_use.workdir):
+            break
+    assert arrived + most - keep < now <= arrived + most + keep / 2  # gone at the bound (swept every KEEP / 2)
+    assert os.path.getmtime(photo_in_use.path) <= arrived + most - keep
+
+
+def test_gradio_leftover_tmp_files_older_than_keep_seconds_are_swept(workroot, tmp_path):
+    gradio_folder = tmp_path / "gradio"
+    cached = gradio_folder / "0f3a" / "photo.jpg"  # Gradio's cache: expired by Gradio itself, not here
+    cached.parent.mkdir(parents=True)
+    for path in (old := gradio_folder / "tmpab12cd", fresh := gradio_folder / "tmpzz99yy", cached):
+        path.write_bytes(b"")
+    elsewhere = tmp_path / "tmpnot-gradio"  # the same name outside Gradio's folder is not the app's
+    elsewhere.write_bytes(b"")
+    long_ago = time.time() - session.KEEP_SECONDS - 10
+    for path in (old, cached, elsewhere):
+        os.utime(path, (long_ago, long_ago))
+    sweep()
+    assert not old.exists() and fresh.exists() and cached.exists() and elsewhere.exists()
