@@ -10,7 +10,8 @@ every upload is detected again. After each burst:
 
 - a fresh /detect (a photo the app has never seen) must be answered within --probe-seconds (default 10);
 - the server's RSS (process and children) is read: over the second half of the run its slope per request must
-  stay under --max-kb-per-request (default 100 KB; a leaked preview or photo would be 1-6 MB per request);
+  stay under --max-kb-per-request (default 100 KB; a leaked preview or photo would be 1-6 MB per request), which
+  takes at least MIN_BURSTS bursts (a 30-minute run with 4 users makes about 20 on 2 loaded cores);
 - no file in Gradio's upload cache (GRADIO_TEMP_DIR) and no session folder (ANONYMISER_WORK_DIR) may be older
   than the retention time plus a quarter of it (the sweep interval) plus --slack-seconds (default 30).
 
@@ -42,6 +43,7 @@ from benchmarks.load_test import check_answer, distinct_photos
 from benchmarks.speed import prepare
 
 POOL_SIZE = 80  # distinct photos, more than the app's detection cache holds (64): every upload is detected
+MIN_BURSTS = 6  # fewer cannot show a memory slope (its second half must hold 3) nor deletions over time
 Request = tuple[str, float, str | None]  # endpoint, seconds, error
 
 
@@ -50,12 +52,16 @@ class Burst:
     index: int
     minute: float  # since the first burst started
     requests: int  # all requests so far
+    answered: int  # in this burst
     failures: int  # in this burst
+    p50_s: float  # this burst's answered requests
+    p95_s: float
     slowest_s: float  # this burst's slowest request
     probe_s: float  # the fresh /detect after it
     rss_mb: float  # the server's, after the probe
     oldest_upload_s: float  # the oldest file in Gradio's upload cache
     oldest_session_s: float  # the oldest session folder
+    sessions: int  # session folders left
     files: int  # files left in both folders
 
 
@@ -173,15 +179,19 @@ def soak(minutes: float, users: int, keep: int, probe_limit: float, slack: float
                                   api_name="/detect")[0]
             except Exception:
                 probe_s = float("inf")
+            answered = [r[1] for r in burst if r[2] is None] or [float("nan")]
             bursts.append(Burst(index, round((time.monotonic() - start) / 60, 2), len(requests),
-                                sum(r[2] is not None for r in burst), round(max(r[1] for r in burst), 1),
+                                sum(r[2] is None for r in burst), sum(r[2] is not None for r in burst),
+                                round(float(np.percentile(answered, 50)), 1),
+                                round(float(np.percentile(answered, 95)), 1), round(max(r[1] for r in burst), 1),
                                 round(probe_s, 2), round(rss_mb(server.pid)),
                                 round(max(ages(uploads, False, app_own), default=0)),
-                                round(max(ages(sessions, True), default=0)),
+                                round(max(ages(sessions, True), default=0)), len(ages(sessions, True)),
                                 len(files(uploads, app_own) + files(sessions))))
             print(row(bursts[-1]), flush=True)
         drained = wait_for_empty((uploads, sessions), app_own, bound)
         left = [str(p.relative_to(folder)) for p in files(uploads, app_own) + files(sessions)]
+        sessions_left = len(ages(sessions, True))
         sampler.stopped.set()
         sampler.join()
         peak = sampler.peak
@@ -199,16 +209,19 @@ def soak(minutes: float, users: int, keep: int, probe_limit: float, slack: float
             "median_s": {e: round(statistics.median(s), 2) for e, s in by_endpoint.items() if s},
             "rss_slope_kb_per_request": rss_slope_kb(bursts), "peak_rss_mb": round(peak),
             "drained_s": None if drained is None else round(drained), "left": left[:10],
+            "sessions_left": sessions_left,
             "app_own_files": len(app_own), "empty_files_left": len(files(uploads, empty=True))}
 
 
-HEADER = ("| burst | minute | requests | failed | slowest s | fresh /detect s | RSS MB | oldest upload s "
-          "| oldest session s | files |\n|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| burst | minute | requests so far | answered | failed | p50 s | p95 s | slowest s | fresh /detect s "
+          "| RSS MB | oldest upload s | oldest session s | session folders | files |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def row(b: Burst) -> str:
-    return (f"| {b.index} | {b.minute} | {b.requests} | {b.failures} | {b.slowest_s} | {b.probe_s} | {b.rss_mb} "
-            f"| {b.oldest_upload_s} | {b.oldest_session_s} | {b.files} |")
+    return (f"| {b.index} | {b.minute} | {b.requests} | {b.answered} | {b.failures} | {b.p50_s} | {b.p95_s} "
+            f"| {b.slowest_s} | {b.probe_s} | {b.rss_mb} | {b.oldest_upload_s} | {b.oldest_session_s} "
+            f"| {b.sessions} | {b.files} |")
 
 
 def verdicts(result: dict[str, Any], max_kb: float) -> list[tuple[str, bool, str]]:
@@ -217,22 +230,26 @@ def verdicts(result: dict[str, Any], max_kb: float) -> list[tuple[str, bool, str
     slope = result["rss_slope_kb_per_request"]
     oldest = max((max(b["oldest_upload_s"], b["oldest_session_s"]) for b in bursts), default=0)
     slowest_probe = max((b["probe_s"] for b in bursts), default=float("inf"))
+    per_burst = slope * result["requests"] / len(bursts) / 1024 if slope is not None else None
     return [
+        (f"at least {MIN_BURSTS} bursts", len(bursts) >= MIN_BURSTS, f"{len(bursts)} bursts"),
         ("every request answered", not result["errors"], f"{result['requests']} requests, "
          f"{sum(result['errors'].values())} failed"),
         (f"fresh /detect within {result['probe_limit_s']:g} s after each burst",
          slowest_probe <= result["probe_limit_s"], f"slowest {slowest_probe} s over {len(bursts)} bursts"),
         (f"memory flat (< {max_kb:g} KB per request, second half)", slope is not None and slope < max_kb,
-         "too few bursts to tell" if slope is None else f"{slope:+.1f} KB per request; "
+         "too few bursts to tell" if slope is None else f"{slope:+.1f} KB per request ({per_burst:+.1f} MB per "
+         "burst); "
          f"RSS {bursts[0]['rss_mb']} -> {bursts[-1]['rss_mb']} MB, peak {result['peak_rss_mb']} MB"),
         (f"nothing kept beyond {result['bound_s']} s", oldest <= result["bound_s"], f"oldest seen {oldest} s"),
         ("folders empty after the last burst", result["drained_s"] is not None,
-         f"after {result['drained_s']} s" if result["drained_s"] is not None else f"left: {result['left']}"),
+         f"after {result['drained_s']} s, {result['sessions_left']} session folders left"
+         if result["drained_s"] is not None else f"{result['sessions_left']} session folders left: {result['left']}"),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.run soak", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run soak", description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--minutes", type=float, default=30, help="how long the users keep working (default 30)")
     p.add_argument("--users", type=int, default=4, help="concurrent users, 1-16 (default 4)")
     p.add_argument("--keep-seconds", type=int, default=120,

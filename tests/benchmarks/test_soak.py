@@ -4,17 +4,19 @@ from __future__ import annotations
 import os
 import time
 
-from benchmarks.soak import Burst, ages, files, rss_slope_kb, verdicts
+from benchmarks.soak import HEADER, MIN_BURSTS, Burst, ages, files, row, rss_slope_kb, verdicts
 
 
 def bursts(rss: list[float], probe_s: float = 2.0, oldest_s: float = 30) -> list[Burst]:
-    return [Burst(i, i, 24 * (i + 1), 0, 5.0, probe_s, mb, oldest_s, oldest_s, 3) for i, mb in enumerate(rss)]
+    return [Burst(i, i, 24 * (i + 1), 24, 0, 2.5, 4.5, 5.0, probe_s, mb, oldest_s, oldest_s, 2, 3)
+            for i, mb in enumerate(rss)]
 
 
 def result(series: list[Burst], errors: dict | None = None, drained: float | None = 12) -> dict:
     return {"requests": series[-1].requests, "errors": errors or {}, "probe_limit_s": 10, "bound_s": 180,
             "bursts": [vars(b) for b in series], "rss_slope_kb_per_request": rss_slope_kb(series),
-            "peak_rss_mb": max(b.rss_mb for b in series), "drained_s": drained, "left": ["gradio/x/photo.jpg"]}
+            "peak_rss_mb": max(b.rss_mb for b in series), "drained_s": drained, "left": ["gradio/x/photo.jpg"],
+            "sessions_left": 0 if drained else 1}
 
 
 def test_the_slope_ignores_the_warm_up_and_sees_a_leak():
@@ -35,7 +37,26 @@ def test_every_check_passes_on_a_good_run_and_each_failure_is_named():
     assert checks["fresh /detect within 10 s after each burst"] == (False, "slowest 12.5 s over 6 bursts")
     assert not checks["memory flat (< 100 KB per request, second half)"][0]
     assert checks["nothing kept beyond 180 s"] == (False, "oldest seen 200 s")
-    assert checks["folders empty after the last burst"] == (False, "left: ['gradio/x/photo.jpg']")
+    assert checks["folders empty after the last burst"] == (False, "1 session folders left: ['gradio/x/photo.jpg']")
+    assert checks[f"at least {MIN_BURSTS} bursts"] == (True, "6 bursts")
+
+
+def test_fewer_than_six_bursts_fail_the_verdict_whatever_else_they_show():
+    short = bursts([1000, 1001, 1002, 1001, 1002])  # flat, quick, clean: still too few to judge
+    checks = {name: passed for name, passed, _ in verdicts(result(short), 100)}
+    assert MIN_BURSTS == 6 and not checks["at least 6 bursts"]
+    assert not all(checks.values())
+
+
+def test_the_table_has_latency_percentiles_the_probe_memory_and_session_folders_for_each_burst():
+    columns = [c.strip() for c in HEADER.splitlines()[0].strip("|").split("|")]
+    for wanted in ("answered", "p50 s", "p95 s", "fresh /detect s", "RSS MB", "session folders"):
+        assert wanted in columns
+    cells = [c.strip() for c in row(bursts([1000])[0]).strip("|").split("|")]
+    assert len(cells) == len(columns)
+    assert dict(zip(columns, cells, strict=True))["p95 s"] == "4.5"
+    slope_figure = dict((n, f) for n, _, f in verdicts(result(bursts([1000 + 2 * i for i in range(8)])), 100))
+    assert "(+2.0 MB per burst)" in slope_figure["memory flat (< 100 KB per request, second half)"]  # 2 MB a burst
 
 
 def test_ages_and_files_leave_out_the_apps_own_files_and_empty_ones(tmp_path):
