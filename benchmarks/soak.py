@@ -249,7 +249,8 @@ def verdicts(result: dict[str, Any], max_kb: float) -> list[tuple[str, bool, str
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.run soak", description=" ".join(__doc__.split("\n\n")[0].split()))
+    first_paragraph = " ".join(__doc__.split("\n\n")[0].split())
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run soak", description=first_paragraph)
     p.add_argument("--minutes", type=float, default=30, help="how long the users keep working (default 30)")
     p.add_argument("--users", type=int, default=4, help="concurrent users, 1-16 (default 4)")
     p.add_argument("--keep-seconds", type=int, default=120,
