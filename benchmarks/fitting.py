@@ -61,6 +61,17 @@ def out_of_fold(cands: Sequence[Any], held_out: list[set[int]], fit: Fit) -> lis
     return scores
 
 
+def fitted(cands: Sequence[Any], records: tuple[dict, ...], fit: Fit) -> tuple[Calibration, list[np.ndarray], dict]:
+    """The model fitted on all photos, each photo's out-of-fold scores, and the fit's counts and log losses."""
+    oof = out_of_fold(cands, relatives(records), fit)
+    x, y = stacked(cands, [True] * len(cands))
+    model = fit(x, y)
+    held = np.concatenate([p[c.fitted] for p, c in zip(oof, cands, strict=True)])
+    return model, oof, {"candidates": len(y), "positives": int(y.sum()), "photos": len(cands), "l2": L2,
+                        "log_loss_in_sample": round(log_loss(model.probability(x), y), 4),
+                        "log_loss_out_of_fold": round(log_loss(held, y), 4)}
+
+
 def examples(model: Calibration, cands: Sequence[Any], names: Sequence[str], threshold: float) -> dict:
     """Per named photo: candidates, those selected at `threshold`, and the sum of their probabilities (what the
     tests reproduce from the stored model)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ from anonymiser.render import render
 from anonymiser.style import Style
 from benchmarks.evalset import DEFAULT_EVAL, EvalSet, load_eval, load_scorer, read_rgb
 from detectors.engine import detect
+from detectors.people import People
+from detectors.regions import Regions
 from detectors.registry import Registry, default_registry
 
 BUCKETS = ((0, 32, "<32"), (32, 96, "32-96"), (96, 256, "96-256"), (256, 10**9, ">256"))
@@ -31,14 +34,26 @@ def bucket(height: float) -> str:
     return next(name for lo, hi, name in BUCKETS if lo <= height < hi)
 
 
-def people_of(image: np.ndarray, registry: Registry, timings: dict[str, float]):
+PeopleOf = Callable[[int, np.ndarray, dict[str, float]], Regions]
+
+
+def people_of(registry: Registry) -> PeopleOf:
     """The people detector's selected people, boxes found and masks added separately so both are timed."""
     detector = registry.get("people")
     threshold = registry.settings("people")["threshold"]
-    start = time.perf_counter()
-    people = detector.detect(image, threshold, masks=False)
-    people = people[detector.accepts(people, threshold)]
-    timings["find"] += time.perf_counter() - start
+
+    def find(_: int, image: np.ndarray, timings: dict[str, float]) -> Regions:
+        start = time.perf_counter()
+        people = detector.detect(image, threshold, masks=False)
+        people = people[detector.accepts(people, threshold)]
+        timings["find"] += time.perf_counter() - start
+        return masked(detector, image, people, threshold, timings)
+    return find
+
+
+def masked(detector: People, image: np.ndarray, people: Regions, threshold: float,
+           timings: dict[str, float]) -> Regions:
+    """`people` with the detector's silhouettes, timed."""
     if detector.segmenter is not None:
         start = time.perf_counter()
         people.masks = detector.silhouettes(image, people, threshold)
@@ -47,18 +62,20 @@ def people_of(image: np.ndarray, registry: Registry, timings: dict[str, float]):
     return people
 
 
-def rendered(evalset: EvalSet, registry: Registry, folder: Path) -> dict[str, float]:
-    """Writes the three renders of every photo under folder/<render>/; returns the timings."""
+def rendered(evalset: EvalSet, registry: Registry, folder: Path, find: PeopleOf | None = None) -> dict[str, float]:
+    """Writes the three renders of every photo under folder/<render>/ (people by `find`, default the people
+    detector's); returns the timings."""
+    find = find or people_of(registry)
     timings = {"find": 0.0, "masks": 0.0, "masked": 0, "before": 0.0}
     for name in RENDERS:
         (folder / name).mkdir(parents=True, exist_ok=True)
-    for record in evalset.records:
+    for i, record in enumerate(evalset.records):
         image = read_rgb(evalset.path(record))
         stem = Path(record["file"]).stem
         start = time.perf_counter()
         before = detect(image, "person", registry=registry)
         timings["before"] += time.perf_counter() - start
-        people = people_of(image, registry, timings)
+        people = find(i, image, timings)
         outputs = {"before": render(image, before.regions, before.selected, Style(shape="box"), seed=0),
                    "boxes": render(image, people, None, Style(shape="box"), seed=0),
                    "masks": render(image, people, None, Style(shape="auto"), seed=0)}

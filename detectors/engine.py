@@ -90,16 +90,23 @@ def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
     result = DetectionResult(Regions.empty(), np.zeros(0, bool))
     if no_prompt_model:
         result.unavailable[PROMPT_KIND] = "no prompt model is configured in detectors.toml [prompt]."
+    loaded = {}
     for name, wanted in by_detector.items():
         try:
-            detector = registry.get(name)
+            loaded[name] = registry.get(name)
         except DetectorUnavailable as exc:
             for kind in wanted:
                 result.unavailable[kind.name] = str(exc)
-            continue
+    found_by: dict[str, tuple[float, Regions]] = {}  # (floor, regions): a detector reusing another's finds them
+    for name in sorted(loaded, key=lambda n: bool(getattr(loaded[n], "reuses", ""))):  # reusers last
+        detector, wanted = loaded[name], by_detector[name]
         lowest = min(threshold_of(k, thresholds, registry) for k in wanted)
+        extra: dict[str, Any] = {"prompt": prompt} if kind_is_prompt(wanted) else {}
+        if getattr(detector, "reuses", "") in found_by:
+            extra["reused"] = found_by[detector.reuses]
         start = time.perf_counter()
-        found = detector.detect(image, lowest, **({"prompt": prompt} if kind_is_prompt(wanted) else {}))
+        found = detector.detect(image, lowest, **extra)
+        found_by[name] = (detector.floor(lowest), found)
         result.timings_ms[name] = round((time.perf_counter() - start) * 1000, 1)
         result.models.update(detector.versions())
         for kind in wanted:
