@@ -17,6 +17,7 @@ import argparse
 import math
 import pickle
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,9 @@ from benchmarks import fitting
 from benchmarks.evalset import EvalSet, gt_boxes, load_eval, read_rgb
 from detectors import plate_verifier
 from detectors.geometry import inside, iou
+from detectors.plates import Plates
 from detectors.regions import Regions
-from detectors.registry import load_config
+from detectors.registry import Registry, load_config
 
 MATCH_IOU = 0.3
 BUCKETS = ((0, 20, "<20 px"), (20, 40, "20-40 px"), (40, 80, "40-80 px"), (80, math.inf, ">80 px"))
@@ -51,12 +53,12 @@ class Candidates:
         return self.plate
 
 
-def collect(evalset: EvalSet, cache: Path | None = None) -> list[Candidates]:
+def collect(evalset: EvalSet, cache: Path | None = None, learned: Sequence[str] = ()) -> list[Candidates]:
     """Candidates and their evidence on every photo (read from `cache` when it exists, written to it otherwise:
     a local file of the dev set's readings, kept under the gitignored results folder)."""
     if cache and cache.is_file():  # stored as fields: the class is `__main__.Candidates` under `python -m`
         return [Candidates(*fields) for fields in pickle.loads(cache.read_bytes())]
-    model = fitting.uncalibrated("plates")
+    model = uncalibrated(learned)
     out = []
     for record in evalset.records:
         found, evidence = model.candidates(read_rgb(evalset.path(record)))
@@ -67,6 +69,13 @@ def collect(evalset: EvalSet, cache: Path | None = None) -> list[Candidates]:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(pickle.dumps([(c.file, c.boxes, c.evidence, c.plate, c.fitted) for c in out]))
     return out
+
+
+def uncalibrated(learned: Sequence[str]) -> Plates:
+    """The plate detector as configured, with the `learned` detectors, without a verifier: raw candidates."""
+    config = load_config()
+    config["detectors"]["plates"].update(calibration="", learned=list(learned))
+    return Registry(config).get("plates")
 
 
 def labels(boxes: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +173,9 @@ def fitted_report(evalset: EvalSet, cands: list[Candidates], threshold: float) -
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = fitting.arguments("benchmarks.fit_plates", __doc__)
     p.add_argument("--cache", type=Path, help="candidates are read from this file if it exists, else saved to it")
+    p.add_argument("--learned", nargs="*", default=[], metavar="DETECTOR",
+                   help="opt-in learned plate detectors (e.g. platedet) adding candidates and a score feature; "
+                        "the model is then written to plate_verifier_<names>.json")
     return p.parse_args(argv)
 
 
@@ -171,13 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     threshold = args.threshold or load_config()["detectors"]["plates"]["threshold"]
     evalset = load_eval(args.eval)
-    cands = collect(evalset, args.cache)
+    cands = collect(evalset, args.cache, args.learned)
     model, report, oof = fitted_report(evalset, cands, threshold)
 
     def plates_of(i: int, _: np.ndarray) -> Regions:
         boxes = selected(cands[i], oof[i], threshold)
         return Regions.create(boxes, np.ones(len(boxes)), "plate", "plates")
-    return fitting.finish(args, evalset, model, report, plate_verifier.DEFAULT_PATH, plates_of, threshold)
+    path = plate_verifier.DEFAULT_PATH
+    if args.learned:
+        path = path.with_name(f"{path.stem}_{'+'.join(args.learned)}.json")
+    return fitting.finish(args, evalset, model, report, path, plates_of, threshold)
 
 
 if __name__ == "__main__":

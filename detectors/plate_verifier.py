@@ -25,7 +25,7 @@ FEATURES = ("logit_text", "log2_aspect", "log2_width", "log2_height_share", "on_
             "depth_on_vehicle", "characters", "digit_share", "letters_and_digits", "plate_length", "other_script",
             "lower_case", "confidence", "contrast", "small", "small_characters")
 SMALL = 32  # px: narrower candidates read badly (a reading counts differently there)
-__all__ = ["DEFAULT_PATH", "FEATURES", "Calibration", "Evidence", "contrast", "fit", "load"]
+__all__ = ["DEFAULT_PATH", "FEATURES", "Calibration", "Evidence", "contrast", "features", "fit", "load"]
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Evidence:
     readings: list[Reading]  # from PlateReader.read
     contrast: np.ndarray  # (N,) see `contrast`
     image_height: int
+    learned: np.ndarray | None = None  # (N,) best learned plate detector's score on it (opt-in extra), else None
 
     def features(self) -> np.ndarray:
         """(N, len(FEATURES)) features."""
@@ -58,8 +59,9 @@ class Evidence:
             np.minimum(length, 10), digits / np.maximum(length, 1), ((letters >= 1) & (digits >= 2)).astype(float),
             ((length >= 5) & (length <= 10)).astype(float), np.minimum(count[:, 2], 4), np.minimum(count[:, 3], 4),
             np.array([r.confidence for r in self.readings], np.float64), np.asarray(self.contrast, np.float64),
-            small, small * np.minimum(length, 10)],
-            axis=1).reshape(-1, len(FEATURES))
+            small, small * np.minimum(length, 10)]
+            + ([] if self.learned is None else [np.asarray(self.learned, np.float64)]),
+            axis=1).reshape(len(b), len(features(self.learned is not None)))
 
 
 def contrast(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -72,9 +74,14 @@ def contrast(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.asarray(out, np.float64)
 
 
-def load(path: str | Path = DEFAULT_PATH) -> Calibration:
-    return calibration.load(path, FEATURES)
+def features(learned: bool = False) -> tuple[str, ...]:
+    """The verifier's features: with an opt-in learned plate detector, its score is one more."""
+    return FEATURES + (("learned",) if learned else ())
+
+
+def load(path: str | Path = DEFAULT_PATH, learned: bool = False) -> Calibration:
+    return calibration.load(path, features(learned))
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> Calibration:
-    return calibration.fit(x, y, FEATURES, l2)
+    return calibration.fit(x, y, features(x.shape[1] > len(FEATURES)), l2)

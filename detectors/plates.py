@@ -40,13 +40,16 @@ class Plates(BaseDetector):
                  aspect: tuple[float, float] = (0.8, 6.0),
                  top_share: float = 0.3, vehicle_share: tuple[float, float] = (0.6, 0.4),
                  scene_share: tuple[float, float] = (0.3, 0.12), text_floor: float = 0.3,
-                 reader: str = "ppocrv6_tiny", calibration: str = "plate_verifier.json") -> None:
+                 reader: str = "ppocrv6_tiny", calibration: str = "plate_verifier.json",
+                 learned: tuple[str, ...] = (), learned_floor: float = 0.1) -> None:
         registry = registry or default_registry()
         self.vehicles = component(registry, vehicle_detector, "vehicle")
         self.text = component(registry, text_detector, "text")
+        self.learned = [component(registry, name, "learned plate") for name in learned]
+        self.learned_floor = learned_floor
         self.reader = PlateReader(reader)
         self.reader_name = reader
-        self.verifier = plate_verifier.load(calibration) if calibration else None
+        self.verifier = plate_verifier.load(calibration, learned=bool(learned)) if calibration else None
         self.suggest = suggest
         self.vehicle_labels = tuple(vehicle_labels)
         self.vehicle_threshold = vehicle_threshold
@@ -64,8 +67,9 @@ class Plates(BaseDetector):
         self.text_floor = text_floor
 
     def versions(self) -> dict[str, str]:
+        learned = "".join(f" + {d.versions().get('plate model', '')}" for d in self.learned)
         return {**self.vehicles.versions(), **self.text.versions(),
-                "plate model": f"plate-shaped text verified by {self.reader_name} rec + logistic regression"}
+                "plate model": f"plate-shaped text{learned} verified by {self.reader_name} rec + logistic regression"}
 
     def detect(self, image: np.ndarray, threshold: float) -> Regions:
         if self.verifier is None:
@@ -85,9 +89,25 @@ class Plates(BaseDetector):
                 & plate_shaped(scene.boxes, self.aspect))
         parts.append(scene[fits].clipped(w, h))
         found = unique(Regions.merge(parts).clipped(w, h))
+        learned = None
+        if self.learned:
+            found, learned = self._with_learned(image, found)
         return found, plate_verifier.Evidence(found.boxes, found.scores, host_vehicles(found.boxes, vehicles),
                                               self.reader.read(image, found.boxes),
-                                              plate_verifier.contrast(image, found.boxes), h)
+                                              plate_verifier.contrast(image, found.boxes), h, learned)
+
+    def _with_learned(self, image: np.ndarray, text: Regions) -> tuple[Regions, np.ndarray]:
+        """The text candidates plus the learned detectors' boxes no text candidate matches (IoU >= 0.3; those
+        score 0.5 as text: no evidence either way), and per candidate the best learned score matching it."""
+        h, w = image.shape[:2]
+        boxes = Regions.merge([d.detect(image, self.learned_floor) for d in self.learned]).clipped(w, h)
+        boxes = boxes[(boxes.widths <= self.scene_share[0] * w) & (boxes.heights <= self.scene_share[1] * h)]
+        boxes = unique(boxes[np.argsort(-boxes.scores, kind="stable")])
+        new = ~(iou(boxes.boxes, text.boxes) >= 0.3).any(axis=1) if len(text) else np.ones(len(boxes), bool)
+        added = Regions.create(boxes.boxes[new], np.full(int(new.sum()), 0.5), "plate", "plates")
+        found = Regions.merge([text, added])
+        match = iou(found.boxes, boxes.boxes) >= 0.3
+        return found, np.where(match, boxes.scores[None, :], 0.0).max(axis=1, initial=0.0)
 
     def examined_vehicles(self, image: np.ndarray) -> np.ndarray:
         """Boxes of the vehicles whose crops are searched: one per vehicle, largest first, at most `max_vehicles`."""

@@ -12,7 +12,7 @@ from benchmarks.fit_plates import EXAMPLES
 from detectors import plate_verifier
 from detectors.geometry import iou
 from detectors.plate_reader import PlateReader
-from detectors.registry import load_config
+from detectors.registry import Registry, load_config
 from tests.conftest import found_by, gt_boxes
 from tests.detectors.test_plates import selected_plates
 
@@ -79,19 +79,37 @@ def test_plate_shaped_text_that_is_no_plate_is_not_filled(name, window, box, cas
     assert not len(found) or iou(target, found.boxes).max() < 0.1, f"{case} filled: {found.boxes.tolist()}"
 
 
-def test_the_fitted_file_reproduces_its_figures(eval_image, plates):
+@pytest.mark.parametrize("learned", [(), ("platedet",)], ids=["default", "with the opt-in platedet"])
+def test_the_fitted_file_reproduces_its_figures(eval_image, registry, learned):
     """The stored model gives the stored examples' probabilities, and its out-of-fold figures are on record."""
-    stored = json.loads(plate_verifier.DEFAULT_PATH.read_text())
-    model = plate_verifier.load()
-    assert stored["model"]["features"] == list(plate_verifier.FEATURES)
+    path = plate_verifier.DEFAULT_PATH
+    if learned:
+        path = path.with_name(f"{path.stem}_{'+'.join(learned)}.json")
+    config = load_config()
+    config["detectors"]["plates"].update(calibration=path.name, learned=list(learned))
+    plates = Registry(config).get("plates")
+    stored = json.loads(path.read_text())
+    assert stored["model"]["features"] == list(plate_verifier.features(bool(learned)))
     assert set(stored["fitted"]["examples"]) == set(EXAMPLES)
     for name, figures in stored["fitted"]["examples"].items():
         _, evidence = plates.candidates(eval_image(name))
-        p = model.probability(evidence.features())
+        p = plates.verifier.probability(evidence.features())
         assert len(p) == figures["candidates"], name
         assert int((p >= stored["threshold"]).sum()) == figures["selected"], name
         assert p.sum() == pytest.approx(figures["probability_sum"], abs=2e-3), name
     assert stored["fitted"]["log_loss_out_of_fold"] < 0.2
+
+
+def test_learned_boxes_are_candidates_with_their_score(eval_image, registry):
+    """With an opt-in learned detector, its boxes join the candidates and its score is the last feature."""
+    config = load_config()
+    config["detectors"]["plates"].update(calibration="", learned=["platedet"])
+    image = eval_image("litealpr_wild05.png")
+    found, evidence = Registry(config).get("plates").candidates(image)
+    learned = registry.get("platedet").detect(image, 0.1)
+    assert evidence.features().shape == (len(found), len(plate_verifier.FEATURES) + 1)
+    assert (evidence.learned > 0).sum() >= min(len(learned), 1)
+    assert (iou(learned.boxes, found.boxes).max(axis=1) >= 0.3).all()
 
 
 def test_scores_are_probabilities_of_the_verifier(eval_image, plates):
