@@ -79,7 +79,7 @@ class YoloPlates(BaseDetector):
         raise NotImplementedError
 
     def versions(self) -> dict[str, str]:
-        return {"learned plate model": f"{self.title} ({self.pip_name}; {self.licence})"}
+        return {"plate model": f"{self.title} ({self.pip_name}; {self.licence})"}
 
     def head_maps(self, padded: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self.input_name: (planar(padded) / 255).astype(self.input_type)})
