@@ -105,14 +105,14 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
                         annotator = image_annotator(None, label_list=[MANUAL], label_colors=[(255, 0, 255)],
                                                     use_default_label=True, disable_edit_boxes=True,
                                                     sources=None, image_type="filepath", show_clear_button=False,
-                                                    show_download_button=False,
+                                                    show_download_button=False, elem_id="annotator",
                                                     label="Draw boxes the detectors missed")
                         add_boxes = gr.Button("Add these boxes as regions")
-                    with gr.Tab("Paint areas", id="paint-tab") as paint_tab:
+                    with gr.Tab("Paint areas", id="paint-tab"):
                         editor = gr.ImageEditor(type="numpy", format="png", sources=(), transforms=(), height=560,
                                                 layers=gr.LayerOptions(allow_additional_layers=False),
                                                 brush=gr.Brush(colors=["rgb(255, 0, 255)"], color_mode="fixed"),
-                                                label="Paint over areas to hide")
+                                                label="Paint over areas to hide", elem_id="editor")
                         add_paint = gr.Button("Add painted areas as regions")
                 metadata_md = gr.Markdown(elem_id="metadata")
                 with gr.Row():
@@ -272,7 +272,6 @@ with gr.Blocks(title="Image anonymiser", analytics_enabled=False, delete_cache=(
     all_off.click(wire(lambda w, *v: on.on_all(w, False, *v)), [which, *review_inputs], view_outputs, **light)
     add_boxes.click(wire(on.on_add_boxes), [annotator, *review_inputs], [*view_outputs, annotator], **light)
     add_paint.click(wire(on.on_add_paint), [editor, *review_inputs], [*view_outputs, editor], **light)
-    paint_tab.select(on.on_paint_tab, state_box, editor, **light)
     add_findings.click(wire(on.on_add_findings), [format_box, state_box, *detect_inputs], view_outputs,
                        api_name="add_findings", api_visibility=PRIVATE, **HEAVY)
     prepare.click(wire(on.on_export), [format_box, state_box, *detect_inputs],

@@ -123,13 +123,21 @@ def test_a_click_turns_a_face_off_and_the_download_keeps_exactly_that_face(page,
     assert report["metadata_removed"]["gps"] == "51.50000, -0.12500"
 
 
+def wait_for_picture(page, canvas: str) -> None:
+    """Wait until a 2D `canvas` shows a photo (many colours), as a user sees it before drawing on it."""
+    page.wait_for_function("""s => { const c = document.querySelector(s); if (!c || !c.width || !c.height) return false;
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return seen.size > 100; }""", arg=canvas)
+
+
 def test_boxes_drawn_and_areas_painted_become_regions(page, exif_photo, shots):
+    """Drawn and added at once: the click sends the annotator's and the editor's values as they are then."""
     upload(page, exif_photo)
     before = page.locator(REGIONS).count()
     page.get_by_role("tab", name="Draw boxes").click()
-    canvas = page.locator("canvas").first
-    canvas.wait_for(state="visible")
-    box = canvas.bounding_box()
+    wait_for_picture(page, "#annotator canvas")
+    box = page.locator("#annotator canvas").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.8)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.9, steps=8)
@@ -138,8 +146,8 @@ def test_boxes_drawn_and_areas_painted_become_regions(page, exif_photo, shots):
     page.wait_for_function(f"document.querySelectorAll('{REGIONS}').length === {before + 1}")
 
     page.get_by_role("tab", name="Paint areas").click()
-    page.wait_for_timeout(1500)  # the editor draws its background when its tab is shown
-    canvas = page.locator("canvas").last
+    canvas = page.locator("#editor canvas").first  # WebGL: its pixels cannot be read back; strokes made
+    canvas.wait_for(state="visible")  # before its picture shows are kept (no event refills it on opening)
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
     page.mouse.down()

@@ -191,13 +191,6 @@ def on_add_paint(value: dict | None, state: dict | None, *style_values: Any) -> 
     return {**out, "editor": {"background": upload.preview, "layers": [], "composite": None}}
 
 
-def on_paint_tab(state: dict | None) -> dict | None:
-    """The editor's picture, set when its tab opens: an editor filled while hidden shows no picture."""
-    if not state or not state.get("upload"):
-        return None
-    return {"background": state["upload"]["preview"], "layers": [], "composite": None}
-
-
 SETTLE_ROUNDS = 5  # exports an "Add" may take: covering can show the detectors something new, so check again
 
 
