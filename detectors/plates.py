@@ -100,7 +100,8 @@ class Plates(BaseDetector):
         """The text candidates plus the learned detectors' boxes no text candidate matches (IoU >= 0.3; those
         score 0.5 as text: no evidence either way), and per candidate the best learned score matching it."""
         h, w = image.shape[:2]
-        boxes = Regions.merge([d.detect(image, self.learned_floor) for d in self.learned]).clipped(w, h)
+        boxes = Regions.merge([found[d.accepts(found, self.learned_floor)]
+                               for d in self.learned for found in [d.detect(image, self.learned_floor)]]).clipped(w, h)
         boxes = boxes[(boxes.widths <= self.scene_share[0] * w) & (boxes.heights <= self.scene_share[1] * h)]
         boxes = unique(boxes[np.argsort(-boxes.scores, kind="stable")])
         new = ~(iou(boxes.boxes, text.boxes) >= 0.3).any(axis=1) if len(text) else np.ones(len(boxes), bool)
