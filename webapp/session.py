@@ -23,6 +23,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from gradio.processing_utils import hash_file
 from gradio.utils import get_upload_folder
 
 from anonymiser.batch import output_name
@@ -98,14 +99,17 @@ def sweep(max_age: float = KEEP_SECONDS, now: float | None = None) -> None:
 
 
 def touch(upload: Upload, now: float | None = None) -> None:
-    """A request used this photo: its upload and folder are kept KEEP_SECONDS from now (Gradio ages its cached
-    upload by ctime, which any utime renews), unless that would keep them past MAX_KEEP_SECONDS after arrival."""
+    """A request used this photo: its upload, its folder and the copy of its preview Gradio served (which the
+    box and paint widgets send back) are kept KEEP_SECONDS from now (Gradio ages its files by ctime, which any
+    utime renews), unless that would keep them past MAX_KEEP_SECONDS after arrival."""
     now = time.time() if now is None else now
     if now + KEEP_SECONDS > upload.arrived + MAX_KEEP_SECONDS:
         return
-    for path in (upload.path, upload.workdir):
-        with contextlib.suppress(OSError):
-            os.utime(path, (now, now))
+    with contextlib.suppress(OSError):  # Gradio's cache layout: folder named by the file's hash, then its name
+        served = Path(get_upload_folder()) / hash_file(upload.preview) / Path(upload.preview).name
+        for path in (upload.path, upload.workdir, served):
+            with contextlib.suppress(OSError):
+                os.utime(path, (now, now))
 
 
 def keep_sweeping(every: float = SWEEP_SECONDS) -> threading.Thread:

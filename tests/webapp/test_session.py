@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gradio.processing_utils import save_file_to_cache
+from gradio.utils import get_upload_folder
 from PIL import Image
 
 from anonymiser.images import ImageError, load_image
@@ -95,11 +97,13 @@ def test_a_photo_in_use_is_kept_keep_seconds_after_its_last_use(photo_in_use):
     assert not workdir.exists()
 
 
-def test_use_renews_the_ctime_gradio_ages_its_cached_upload_by(photo_in_use):
-    before = os.stat(photo_in_use.path).st_ctime_ns
+def test_use_renews_the_ctime_gradio_ages_its_cached_upload_and_served_preview_by(photo_in_use):
+    served = save_file_to_cache(photo_in_use.preview, get_upload_folder())  # as when Gradio sends the preview
+    before = [os.stat(path).st_ctime_ns for path in (photo_in_use.path, served)]
     time.sleep(0.05)
     touch(photo_in_use)
-    assert os.stat(photo_in_use.path).st_ctime_ns > before
+    after = [os.stat(path).st_ctime_ns for path in (photo_in_use.path, served)]
+    assert after[0] > before[0] and after[1] > before[1]
 
 
 def test_use_cannot_keep_a_photo_past_max_keep_seconds(photo_in_use):
