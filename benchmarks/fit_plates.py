@@ -27,9 +27,8 @@ from benchmarks import fitting
 from benchmarks.evalset import EvalSet, gt_boxes, load_eval, read_rgb
 from detectors import plate_verifier
 from detectors.geometry import inside, iou
-from detectors.plates import Plates
 from detectors.regions import Regions
-from detectors.registry import Registry, load_config
+from detectors.registry import load_config
 
 MATCH_IOU = 0.3
 BUCKETS = ((0, 20, "<20 px"), (20, 40, "20-40 px"), (40, 80, "40-80 px"), (80, math.inf, ">80 px"))
@@ -58,7 +57,7 @@ def collect(evalset: EvalSet, cache: Path | None = None, learned: Sequence[str] 
     a local file of the dev set's readings, kept under the gitignored results folder)."""
     if cache and cache.is_file():  # stored as fields: the class is `__main__.Candidates` under `python -m`
         return [Candidates(*fields) for fields in pickle.loads(cache.read_bytes())]
-    model = uncalibrated(learned)
+    model = fitting.uncalibrated("plates", learned=list(learned))
     out = []
     for record in evalset.records:
         found, evidence = model.candidates(read_rgb(evalset.path(record)))
@@ -69,13 +68,6 @@ def collect(evalset: EvalSet, cache: Path | None = None, learned: Sequence[str] 
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(pickle.dumps([(c.file, c.boxes, c.evidence, c.plate, c.fitted) for c in out]))
     return out
-
-
-def uncalibrated(learned: Sequence[str]) -> Plates:
-    """The plate detector as configured, with the `learned` detectors, without a verifier: raw candidates."""
-    config = load_config()
-    config["detectors"]["plates"].update(calibration="", learned=list(learned))
-    return Registry(config).get("plates")
 
 
 def labels(boxes: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -38,10 +38,11 @@ def relatives(records: tuple[dict, ...]) -> list[set[int]]:
     return out
 
 
-def uncalibrated(name: str) -> Any:
-    """Detector `name` as configured but without its calibration file: the raw candidates a fit starts from."""
+def uncalibrated(name: str, **settings: Any) -> Any:
+    """Detector `name` as configured (`settings` changed) but without its calibration file: the raw candidates
+    a fit starts from."""
     config = load_config()
-    config["detectors"][name]["calibration"] = ""
+    config["detectors"][name].update(settings, calibration="")
     return Registry(config).get(name)
 
 
