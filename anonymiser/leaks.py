@@ -62,6 +62,16 @@ def detail_kept(before: np.ndarray, after: np.ndarray, box: tuple[int, int, int,
 
 
 def details_kept(before: np.ndarray, after: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Detail kept in each box's core, for grey `before` and `after` of the same size."""
+    """Detail kept in each box's core, for `before` and `after` of the same size (RGB or grey). Only the cores
+    are made grey (luma is per pixel, so the figures are the same): a whole 12 MP photo in float64 grey is
+    96 MB and a third of a second, twice per privacy check."""
     height, width = before.shape[:2]
-    return np.asarray([detail_kept(before, after, core(box, width, height)) for box in boxes], dtype=np.float64)
+    kept = []
+    for box in boxes:
+        x0, y0, x1, y1 = core(box, width, height)
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            kept.append(0.0)
+            continue
+        window = (slice(y0, y1), slice(x0, x1))
+        kept.append(detail_kept(grey(before[window]), grey(after[window]), (0, 0, x1 - x0, y1 - y0)))
+    return np.asarray(kept, dtype=np.float64)

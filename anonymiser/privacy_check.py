@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from anonymiser.leaks import LEAK_DETAIL, details_kept, grey
+from anonymiser.leaks import LEAK_DETAIL, details_kept
 from anonymiser.pipeline import DetectFn, Outcome, anonymise_bytes
 from anonymiser.render import grown
 from anonymiser.settings import Settings
@@ -78,7 +78,7 @@ def check_output(original: np.ndarray, output: np.ndarray, regions: Regions, sel
     found: DetectionResult = detect(np.ascontiguousarray(output[..., :3]), CHECK_KINDS, limits, registry)
     least = floors(found.regions, CHECK_KINDS, limits, registry)
     hits = found.regions[found.selected & (found.regions.scores >= least)]
-    detail = details_kept(grey(original), grey(output), hits.boxes) if len(hits) else np.zeros(0)
+    detail = details_kept(original, output, hits.boxes) if len(hits) else np.zeros(0)
     selected = np.asarray(selected, bool)
     findings = [explain(row, hits.boxes[i], regions, selected, float(detail[i]))
                 for i, row in enumerate(hits) if detail[i] >= LEAK_DETAIL]

@@ -32,6 +32,7 @@ def test_detail_kept_is_score_py_s_on_files(tmp_path, eval_dir, annotations, sco
     theirs = [score.detail_kept(a, b, score.core(box)) for box in boxes]
     ours = details_kept(grey(rgb), grey(output), boxes)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(details_kept(rgb, output, boxes), theirs, rtol=0, atol=1e-12)  # cores made grey
     assert (ours[::2] < score.LEAK_DETAIL).all() and (ours >= score.LEAK_DETAIL).any()  # boxes overlap
     assert core((10.2, 10, 50, 30), w, h) == score.core((10.2, 10, 50, 30))
 
