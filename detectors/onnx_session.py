@@ -4,6 +4,10 @@ and one session per model per process (sessions are cached by model and thread c
 onnxruntime 1.32 lists `AzureExecutionProvider` first, so the CPU provider is named. Its worker threads spin
 while waiting for work by default, which steals the cores from the other processes of a `--jobs` run or a
 shared machine; spinning is turned off (`ANONYMISER_ONNX_SPIN=1` turns it back on, for a dedicated machine).
+
+All sessions draw on one process-wide memory arena that grows by what is asked, not in powers of two: each
+session's own arena kept the peak of its largest image for the life of the process (a 12 MP /anonymise in a
+fresh app process peaked at 1.33 GB that way, 1.01 GB with the shared arena, no slower).
 """
 from __future__ import annotations
 
@@ -33,10 +37,21 @@ def onnx_session(model: bytes | str, threads: int | None = None):
 
 
 @cache
+def _shared_arena() -> None:
+    """Register the process's CPU arena (once: onnxruntime refuses a second one)."""
+    import onnxruntime as ort
+
+    memory = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(memory, ort.OrtArenaCfg({"arena_extend_strategy": 1}))  # kSameAsRequested
+
+
+@cache
 def _session(model: bytes | str, threads: int, spin: bool):
     import onnxruntime as ort
 
+    _shared_arena()
     options = ort.SessionOptions()
+    options.add_session_config_entry("session.use_env_allocators", "1")
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

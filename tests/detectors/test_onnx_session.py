@@ -31,3 +31,18 @@ def test_planar_input_equals_the_plain_numpy_layout():
     assert got.shape == (1, 3, 37, 53) and got.dtype == np.float32 and got.flags.c_contiguous
     assert np.array_equal(got, expected)
     assert np.array_equal(sessions.planar(image), image.transpose(2, 0, 1)[None].astype(np.float32))
+
+
+def test_sessions_share_one_arena_and_give_the_same_results():
+    """Every session draws on the process's one arena (registered once, however many sessions are made)."""
+    import onnxruntime as ort
+
+    model = read_weights()
+    shared = sessions.onnx_session(model)
+    assert shared.get_session_options().get_session_config_entry("session.use_env_allocators") == "1"
+    sessions.onnx_session(model, threads=2)  # a second session: no second registration (onnxruntime would refuse)
+    own = ort.InferenceSession(model, providers=["CPUExecutionProvider"])  # its own arena, as before
+    x = sessions.planar(np.random.default_rng(1).integers(0, 256, (64, 96, 3), dtype=np.uint8))
+    name = own.get_inputs()[0].name
+    for a, b in zip(shared.run(None, {name: x}), own.run(None, {name: x}), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
