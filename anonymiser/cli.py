@@ -47,8 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--format", default="same", help="output format: same (default), png, jpg, webp, tiff, bmp")
     p.add_argument("--report", action="store_true",
                    help=f"write DIR/<stem>.json beside each output and DIR/{RUN_REPORT}, one line per input")
-    p.add_argument("--jobs", type=jobs_count, default=1, help="images processed at once (threads; models are "
-                   "shared), or auto: one per core, so one photo's decoding and encoding overlap another's detection")
+    p.add_argument("--jobs", type=jobs_count, default="auto", help="images processed at once (threads; models are "
+                   "shared); auto (default): one per core, so one photo's decoding and encoding overlap another's "
+                   "detection")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
     p.add_argument("--seed", type=int, help="reproducible mosaics: an output depends only on the photo, the "
                    "settings and this number (default: fresh random noise each run)")
