@@ -85,7 +85,7 @@ class People(BaseDetector):
                  same_body_iou: float = people_calibration.SAME_BODY_IOU,
                  pose_floor: float = 0.5, pose_nms_iou: float = 0.3, min_mask_height: float = 32,
                  crop_scale: float = 1.25, smooth: float = 1.0, box_margin: float = 0.1, dilate: float = 0.05,
-                 min_cover: float = 0.5, max_exposed: float = 0.15, max_masks: int = 32,
+                 min_cover: float = 0.5, max_exposed: float = 0.3, max_masks: int = 32,
                  calibration: str = "", package: str = "mediapipe", pip_name: str = PIP_NAME) -> None:
         registry = registry or default_registry()
         try:
