@@ -6,16 +6,13 @@ regions are selected by default, and regions just below it come back as suggesti
 """
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from detectors.onnx_session import cores
 from detectors.regions import Regions
 from detectors.registry import DetectorUnavailable, Registry, default_registry
 
@@ -101,29 +98,16 @@ def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
             for kind in wanted:
                 result.unavailable[kind.name] = str(exc)
     found_by: dict[str, tuple[float, Regions]] = {}  # (floor, regions): a detector reusing another's finds them
-
-    def run(name: str) -> None:
+    for name in sorted(loaded, key=lambda n: bool(getattr(loaded[n], "reuses", ""))):  # reusers last
         detector, wanted = loaded[name], by_detector[name]
         lowest = min(threshold_of(k, thresholds, registry) for k in wanted)
         extra: dict[str, Any] = {"prompt": prompt} if kind_is_prompt(wanted) else {}
         if getattr(detector, "reuses", "") in found_by:
             extra["reused"] = found_by[detector.reuses]
         start = time.perf_counter()
-        found_by[name] = (detector.floor(lowest), detector.detect(image, lowest, **extra))
+        found = detector.detect(image, lowest, **extra)
+        found_by[name] = (detector.floor(lowest), found)
         result.timings_ms[name] = round((time.perf_counter() - start) * 1000, 1)
-
-    first = [n for n in loaded if not getattr(loaded[n], "reuses", "")]
-    if len(first) > 1:  # independent detectors at once: one model's serial stretches leave the other core idle
-        list(_pool().map(run, first))
-    else:
-        for name in first:
-            run(name)
-    for name in loaded:
-        if name not in first:  # reusers last, with what the others found
-            run(name)
-    for name in sorted(loaded, key=lambda n: bool(getattr(loaded[n], "reuses", ""))):
-        detector, wanted = loaded[name], by_detector[name]
-        found = found_by[name][1]
         result.models.update(detector.versions())
         for kind in wanted:
             mine = found[np.isin(found.labels.astype(str), kind.labels)]
@@ -136,12 +120,6 @@ def detect(image: np.ndarray, kinds: str | Iterable[str] | None = None,
     order = regions.reading_order()
     result.regions, result.selected = regions[order].numbered(), selected[order]
     return result
-
-
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    """The process's threads for running independent detectors side by side (one per core)."""
-    return ThreadPoolExecutor(max_workers=max(2, cores()), thread_name_prefix="detector")
 
 
 def kind_is_prompt(kinds: list[Kind]) -> bool:
