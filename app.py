@@ -33,7 +33,7 @@ from webapp.components import unopened
 from webapp.context import ADMIN, QUEUE_SIZE, feedback_store, registry
 from webapp.feedback import ADMIN_COLUMNS, CONSENT_TEXT, MAX_COMMENT
 from webapp.review import MANUAL
-from webapp.serving import install_weights_on_spaces, load_in_background, warm_up
+from webapp.serving import install_weights_on_spaces, limit_malloc_arenas, load_in_background, warm_up
 from webapp.session import KEEP_SECONDS, MAX_KEEP_SECONDS, SWEEP_SECONDS, discard, keep_sweeping, keep_text
 from webapp.texts import KIND_NAMES
 
@@ -347,6 +347,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, block
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    limit_malloc_arenas()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     install_weights_on_spaces()

@@ -4,6 +4,7 @@ the prompt box can do right now."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import importlib.metadata
 import logging
@@ -23,6 +24,23 @@ log = logging.getLogger("anonymiser.app")
 ROOT = Path(__file__).resolve().parents[1]
 WARM_IMAGE = ROOT / "examples" / "grace_hopper.jpg"
 MODEL_REQUIREMENTS = ROOT / "requirements-models.txt"
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas (by default up to 8 per core, one per thread that allocates at once). Each
+    arena kept the freed memory of the 12 MP photos its request threads had held: under 16 users with 12 MP
+    photos the server's peak was 1502-1580 MB, and 1399 MB with two arenas at the same speed. Call it before
+    the request threads start. Skipped when MALLOC_ARENA_MAX is set (glibc read it at start) or where the C
+    library has no mallopt (not glibc). Returns whether the cap was set."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return mallopt(M_ARENA_MAX, arenas) == 1
 
 
 def requirement_names(path: Path = MODEL_REQUIREMENTS) -> list[str]:

