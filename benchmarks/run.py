@@ -32,6 +32,7 @@ TOOLS = {
     "soak": ("benchmarks.soak", "N users uploading, toggling, downloading for --minutes: memory, deletion, latency"),
     "plates": ("benchmarks.plates", "plates out-of-fold by plate width, reliability diagram, plate-stage latency"),
     "learned-plates": ("benchmarks.learned_plates", "opt-in learned plate detector beside today's plate candidates"),
+    "default-oof": ("benchmarks.default_out_of_fold", "faces and plates, both calibrations out-of-fold, drawn as one"),
     "people": ("benchmarks.people", "people leaked by height as boxes and silhouettes, before/after, ms per person"),
 }
 
