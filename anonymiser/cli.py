@@ -255,6 +255,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # queued images are dropped, running ones finish their write
     bar.close()
+    position = {job.source: i for i, job in enumerate(jobs)}
+    anonymised.sort(key=position.__getitem__)  # the inputs' order, whatever order the jobs finished in
     summary = f"{len(anonymised)} anonymised, {len(failures)} failed"
     if found.skipped:
         summary += f", {len(found.skipped)} skipped (not images we can read, named above)"
