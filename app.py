@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> None:
     install_weights_on_spaces()
     warm_up(registry)
     live.warm()
-    keep_sweeping()
+    keep_sweeping(blocks=demo)
     if not args.no_downloads:
         load_in_background(registry)
     launch(args.host, args.port, args.share)

@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import functools
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -37,6 +38,7 @@ from webapp.review import Review
 KEEP_SECONDS = int(os.environ.get("ANONYMISER_KEEP_SECONDS", 1800))  # uploads, previews, outputs: deleted after
 MAX_KEEP_SECONDS = max(KEEP_SECONDS, int(os.environ.get("ANONYMISER_MAX_KEEP_SECONDS", 4 * KEEP_SECONDS)))  # in use
 SWEEP_SECONDS = max(1, min(300, KEEP_SECONDS // 4))  # how often to look for them
+log = logging.getLogger("anonymiser.app")
 WORK_ROOT = Path(os.environ.get("ANONYMISER_WORK_DIR", Path(tempfile.gettempdir()) / "image-anonymiser"))
 
 
@@ -81,10 +83,13 @@ def new_workdir() -> Path:
     return path
 
 
-def sweep(max_age: float = KEEP_SECONDS, now: float | None = None) -> None:
-    """Delete session folders untouched for `max_age` seconds (closed tabs, API calls, crashed runs), and the
-    `tmp*` files Gradio's upload parser leaves behind in its temporary folder (this app's GRADIO_TEMP_DIR)."""
+def sweep(max_age: float = KEEP_SECONDS, now: float | None = None, blocks: Any = None) -> None:
+    """Delete session folders untouched for `max_age` seconds (closed tabs, API calls, crashed runs), the
+    `tmp*` files Gradio's upload parser leaves behind in its temporary folder (this app's GRADIO_TEMP_DIR), and
+    the files `blocks` (the app) received or served that are as old (see `sweep_served`)."""
     cutoff = (time.time() if now is None else now) - max_age
+    if blocks is not None:
+        sweep_served(blocks, cutoff)
     if WORK_ROOT.is_dir():
         for folder in WORK_ROOT.iterdir():
             with contextlib.suppress(OSError):
@@ -96,6 +101,32 @@ def sweep(max_age: float = KEEP_SECONDS, now: float | None = None) -> None:
             with contextlib.suppress(OSError):
                 if leftover.is_file() and leftover.stat().st_mtime < cutoff:
                     leftover.unlink()
+
+
+def sweep_served(blocks: Any, cutoff: float) -> int:
+    """Delete the files Gradio cached for the app (uploads, served outputs) last changed before `cutoff`, by
+    ctime as `touch` renews it; the app's own cached files (examples) stay. Gradio's `delete_cache` does the
+    same, but it iterates its sets of files while request threads add to them: one "set changed size during
+    iteration" ends it for the life of the server (seen in a 15-minute soak: files kept 400 s and counting with
+    a 120 s retention). This works on snapshots, so it can run beside it. Returns how many files it deleted."""
+    keep: set[str] = set()
+    for component in list(blocks.blocks.values()):
+        keep.update(getattr(component, "keep_in_cache", ()))
+    deleted = 0
+    for cached in list(blocks.temp_file_sets):
+        for path in list(cached):
+            if path in keep:
+                continue
+            try:
+                if os.lstat(path).st_ctime < cutoff:
+                    os.remove(path)
+                    deleted += 1
+                    cached.discard(path)
+            except FileNotFoundError:
+                cached.discard(path)
+            except OSError:
+                continue  # tried again at the next sweep
+    return deleted
 
 
 def touch(upload: Upload, now: float | None = None) -> None:
@@ -112,12 +143,16 @@ def touch(upload: Upload, now: float | None = None) -> None:
                 os.utime(path, (now, now))
 
 
-def keep_sweeping(every: float = SWEEP_SECONDS) -> threading.Thread:
-    """Sweep in the background, so an idle server does not keep old photos until its next visitor."""
+def keep_sweeping(every: float = SWEEP_SECONDS, blocks: Any = None) -> threading.Thread:
+    """Sweep in the background (the files `blocks` cached too), so an idle server does not keep old photos
+    until its next visitor."""
     def run() -> None:
         while True:
             time.sleep(every)
-            sweep()
+            try:
+                sweep(blocks=blocks)
+            except Exception:  # a failed sweep must not end the sweeping: the next one tries again
+                log.exception("sweep failed")
 
     thread = threading.Thread(target=run, name="sweep-sessions", daemon=True)
     thread.start()

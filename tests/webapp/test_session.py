@@ -132,3 +132,26 @@ def test_gradio_leftover_tmp_files_older_than_keep_seconds_are_swept(workroot, t
         os.utime(path, (long_ago, long_ago))
     sweep()
     assert not old.exists() and fresh.exists() and cached.exists() and elsewhere.exists()
+
+
+def test_files_gradio_cached_for_the_app_are_swept_even_when_its_own_cleaning_has_stopped(tmp_path):
+    """What the app received or served, older than KEEP_SECONDS, goes; its own cached examples stay; a file
+    already gone leaves the set; the sets are read from snapshots, so requests may add files meanwhile."""
+    import gradio as gr
+
+    with gr.Blocks() as blocks:
+        example = gr.Image(str(Path(__file__).resolve().parents[2] / "examples" / "grace_hopper.jpg"))
+    paths = {name: tmp_path / f"{name}.jpg" for name in ("upload", "output", "gone")}
+    for path in paths.values():
+        path.write_bytes(b"x")
+    paths["gone"].unlink()
+    blocks.temp_file_sets.append({str(p) for p in paths.values()})
+    kept = set(example.keep_in_cache)
+    assert kept and all(os.path.exists(p) for p in kept)  # Gradio cached the example for the page
+    blocks.temp_file_sets.append(set(kept))
+    now = time.time()
+    assert session.sweep_served(blocks, cutoff=now - 60) == 0  # all just made
+    assert session.sweep_served(blocks, cutoff=now + 60) == 2  # as if KEEP_SECONDS had passed
+    assert not paths["upload"].exists() and not paths["output"].exists()
+    assert all(os.path.exists(p) for p in kept)
+    assert blocks.temp_file_sets[-2] == set()
